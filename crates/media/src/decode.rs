@@ -60,7 +60,9 @@ pub struct DecodeLimits {
 
 impl Default for DecodeLimits {
     fn default() -> Self {
-        DecodeLimits { max_pixels: DEFAULT_MAX_PIXELS }
+        DecodeLimits {
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
     }
 }
 
@@ -107,7 +109,11 @@ fn check_limits(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), De
         return Err(DecodeError::Empty(width, height));
     }
     if width as u64 * height as u64 > limits.max_pixels {
-        return Err(DecodeError::TooLarge { width, height, limit: limits.max_pixels });
+        return Err(DecodeError::TooLarge {
+            width,
+            height,
+            limit: limits.max_pixels,
+        });
     }
     Ok(())
 }
@@ -183,12 +189,12 @@ fn sample_dynamic(image: &DynamicImage) -> Sampled {
             let v = u16_to_u8(p[0]);
             (v, v, v)
         }),
-        DynamicImage::ImageRgb16(b) => {
-            sample_with(w, h, 3, b.as_raw(), |p| (u16_to_u8(p[0]), u16_to_u8(p[1]), u16_to_u8(p[2])))
-        }
-        DynamicImage::ImageRgba16(b) => {
-            sample_with(w, h, 4, b.as_raw(), |p| (u16_to_u8(p[0]), u16_to_u8(p[1]), u16_to_u8(p[2])))
-        }
+        DynamicImage::ImageRgb16(b) => sample_with(w, h, 3, b.as_raw(), |p| {
+            (u16_to_u8(p[0]), u16_to_u8(p[1]), u16_to_u8(p[2]))
+        }),
+        DynamicImage::ImageRgba16(b) => sample_with(w, h, 4, b.as_raw(), |p| {
+            (u16_to_u8(p[0]), u16_to_u8(p[1]), u16_to_u8(p[2]))
+        }),
         other => {
             let rgb = other.to_rgb8();
             sample_with(w, h, 3, rgb.as_raw(), |p| (p[0], p[1], p[2]))
@@ -198,7 +204,13 @@ fn sample_dynamic(image: &DynamicImage) -> Sampled {
 
 /// Nearest-neighbour sampling of any interleaved buffer, with the all-grey test
 /// over every stored pixel (it stops at the first colour pixel).
-fn sample_with<T: Copy>(width: u32, height: u32, channels: usize, data: &[T], rgb_of: impl Fn(&[T]) -> (u8, u8, u8)) -> Sampled {
+fn sample_with<T: Copy>(
+    width: u32,
+    height: u32,
+    channels: usize,
+    data: &[T],
+    rgb_of: impl Fn(&[T]) -> (u8, u8, u8),
+) -> Sampled {
     let (sw, sh) = sample_size(width, height);
     let row_len = width as usize * channels;
     let mut all_grey = true;
@@ -213,7 +225,9 @@ fn sample_with<T: Copy>(width: u32, height: u32, channels: usize, data: &[T], rg
             }
         }
     }
-    let xmap: Vec<usize> = (0..sw as u64).map(|x| (x * width as u64 / sw as u64) as usize * channels).collect();
+    let xmap: Vec<usize> = (0..sw as u64)
+        .map(|x| (x * width as u64 / sw as u64) as usize * channels)
+        .collect();
     let mut rgb = Vec::with_capacity(sw as usize * sh as usize * 3);
     for y in 0..sh as u64 {
         let src_y = (y * height as u64 / sh as u64) as usize;
@@ -223,7 +237,14 @@ fn sample_with<T: Copy>(width: u32, height: u32, channels: usize, data: &[T], rg
             rgb.extend_from_slice(&[r, g, b]);
         }
     }
-    Sampled { width, height, sample_width: sw, sample_height: sh, rgb, all_grey }
+    Sampled {
+        width,
+        height,
+        sample_width: sw,
+        sample_height: sh,
+        rgb,
+        all_grey,
+    }
 }
 
 #[cfg(test)]

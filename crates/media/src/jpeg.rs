@@ -45,7 +45,15 @@ pub(crate) fn dimensions(data: &[u8]) -> Result<(u32, u32), DecodeError> {
     let mut msg = [0u8; 200];
     // SAFETY: every pointer is valid for the call; the shim never keeps them.
     let rc = unsafe {
-        tsh_jpeg_header(data.as_ptr(), data.len(), &mut w, &mut h, &mut comps, msg.as_mut_ptr().cast(), msg.len())
+        tsh_jpeg_header(
+            data.as_ptr(),
+            data.len(),
+            &mut w,
+            &mut h,
+            &mut comps,
+            msg.as_mut_ptr().cast(),
+            msg.len(),
+        )
     };
     if rc != OK {
         return Err(DecodeError::Corrupt(format!("jpeg: {}", message(&msg))));
@@ -54,7 +62,13 @@ pub(crate) fn dimensions(data: &[u8]) -> Result<(u32, u32), DecodeError> {
 }
 
 /// Decodes and samples to `out_w × out_h` by nearest neighbour.
-pub(crate) fn decode_sampled(data: &[u8], width: u32, height: u32, out_w: u32, out_h: u32) -> Result<Sampled, DecodeError> {
+pub(crate) fn decode_sampled(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    out_w: u32,
+    out_h: u32,
+) -> Result<Sampled, DecodeError> {
     let mut rgb = vec![0u8; out_w as usize * out_h as usize * 3];
     let mut all_grey: c_int = 1;
     let mut msg = [0u8; 200];
@@ -72,7 +86,14 @@ pub(crate) fn decode_sampled(data: &[u8], width: u32, height: u32, out_w: u32, o
         )
     };
     match rc {
-        OK => Ok(Sampled { width, height, sample_width: out_w, sample_height: out_h, rgb, all_grey: all_grey != 0 }),
+        OK => Ok(Sampled {
+            width,
+            height,
+            sample_width: out_w,
+            sample_height: out_h,
+            rgb,
+            all_grey: all_grey != 0,
+        }),
         TRUNCATED => Err(DecodeError::Truncated),
         ALLOC => Err(DecodeError::Corrupt("jpeg: out of memory".into())),
         _ => Err(DecodeError::Corrupt(format!("jpeg: {}", message(&msg)))),

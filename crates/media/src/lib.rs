@@ -106,7 +106,11 @@ pub fn open_evidence(path: &Path) -> io::Result<File> {
     {
         use std::os::unix::fs::OpenOptionsExt;
         const O_NOATIME: i32 = 0o1_000_000;
-        if let Ok(f) = std::fs::OpenOptions::new().read(true).custom_flags(O_NOATIME).open(path) {
+        if let Ok(f) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NOATIME)
+            .open(path)
+        {
             return Ok(f);
         }
     }
@@ -139,7 +143,11 @@ enum ReadOutcome {
     /// An image small enough to decode, read whole.
     Whole(Vec<u8>),
     /// Anything else, digested chunk by chunk without being kept.
-    Streamed { size: u64, digests: Digests, format: Option<Format> },
+    Streamed {
+        size: u64,
+        digests: Digests,
+        format: Option<Format>,
+    },
 }
 
 fn read_for_analysis(file: &mut File, declared_size: u64) -> io::Result<ReadOutcome> {
@@ -150,7 +158,8 @@ fn read_for_analysis(file: &mut File, declared_size: u64) -> io::Result<ReadOutc
     if is_image && declared_size <= MAX_IMAGE_FILE_BYTES {
         let mut bytes = head;
         bytes.reserve(declared_size.saturating_sub(bytes.len() as u64) as usize);
-        file.take(MAX_IMAGE_FILE_BYTES + 1 - bytes.len() as u64).read_to_end(&mut bytes)?;
+        file.take(MAX_IMAGE_FILE_BYTES + 1 - bytes.len() as u64)
+            .read_to_end(&mut bytes)?;
         if bytes.len() as u64 <= MAX_IMAGE_FILE_BYTES {
             return Ok(ReadOutcome::Whole(bytes));
         }
@@ -158,12 +167,20 @@ fn read_for_analysis(file: &mut File, declared_size: u64) -> io::Result<ReadOutc
         let mut digester = Digester::new();
         digester.update(&bytes);
         let size = bytes.len() as u64 + stream_into(file, &mut digester)?;
-        return Ok(ReadOutcome::Streamed { size, digests: digester.finish(), format });
+        return Ok(ReadOutcome::Streamed {
+            size,
+            digests: digester.finish(),
+            format,
+        });
     }
     let mut digester = Digester::new();
     digester.update(&head);
     let size = head.len() as u64 + stream_into(file, &mut digester)?;
-    Ok(ReadOutcome::Streamed { size, digests: digester.finish(), format })
+    Ok(ReadOutcome::Streamed {
+        size,
+        digests: digester.finish(),
+        format,
+    })
 }
 
 fn stream_into(file: &mut File, digester: &mut Digester) -> io::Result<u64> {
@@ -186,14 +203,19 @@ const IMAGE_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "png", "gif", "webp", "tif", "tiff", "bmp", "heic", "heif", "avif",
 ];
 
-fn analysis_without_pixels(size: u64, digests: Digests, format: Option<Format>, extension: Option<&str>) -> FileAnalysis {
+fn analysis_without_pixels(
+    size: u64,
+    digests: Digests,
+    format: Option<Format>,
+    extension: Option<&str>,
+) -> FileAnalysis {
     let error = if size == 0 {
         Some(MediaError::EmptyFile)
     } else {
         match (format, extension) {
-            (None, Some(ext)) if IMAGE_EXTENSIONS.contains(&ext) => {
-                Some(MediaError::NotAnImage { extension: ext.to_string() })
-            }
+            (None, Some(ext)) if IMAGE_EXTENSIONS.contains(&ext) => Some(MediaError::NotAnImage {
+                extension: ext.to_string(),
+            }),
             _ => None,
         }
     };
@@ -270,10 +292,18 @@ pub fn hash_image(
             None
         };
         let all = hasher.hash_dihedral(&mut luma, w, h).map_err(hash_error)?;
-        let pdq = plain.unwrap_or(pdq::PdqHash { hash: all.hashes[0], quality: all.quality });
+        let pdq = plain.unwrap_or(pdq::PdqHash {
+            hash: all.hashes[0],
+            quality: all.quality,
+        });
         (pdq, Some(all.hashes))
     } else {
         (hasher.hash(&mut luma, w, h).map_err(hash_error)?, None)
     };
-    Ok(ImageHashes { width: sampled.width, height: sampled.height, pdq, dihedral })
+    Ok(ImageHashes {
+        width: sampled.width,
+        height: sampled.height,
+        pdq,
+        dihedral,
+    })
 }

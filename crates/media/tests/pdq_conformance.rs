@@ -59,7 +59,10 @@ fn every_row_of_expected_tsv_is_exact() {
     };
     let rows = expected_rows(&dir);
     assert!(rows.len() >= 60, "expected.tsv has {} rows", rows.len());
-    let options = AnalyzeOptions { dihedral: true, ..Default::default() };
+    let options = AnalyzeOptions {
+        dihedral: true,
+        ..Default::default()
+    };
     let mut hasher = pdq::Hasher::new();
     let mut failures = Vec::new();
     let mut formats = std::collections::BTreeSet::new();
@@ -89,7 +92,13 @@ fn every_row_of_expected_tsv_is_exact() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} rows differ:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows differ:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
     // The set must have exercised every decoder path it claims to.
     for f in [Format::Jpeg, Format::Png, Format::Gif, Format::WebP] {
         assert!(formats.contains(f.name()), "no {} file was hashed", f.name());

@@ -125,7 +125,10 @@ impl Hasher {
     pub fn hash(&mut self, luma: &mut [f32], width: usize, height: usize) -> Result<PdqHash, PdqError> {
         check_size(luma, width, height)?;
         if width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM {
-            return Ok(PdqHash { hash: Hash256::ZERO, quality: 0 });
+            return Ok(PdqHash {
+                hash: Hash256::ZERO,
+                quality: 0,
+            });
         }
         let block = if width == 64 && height == 64 {
             // The reference skips the blur for inputs already 64×64 (only on
@@ -140,21 +143,22 @@ impl Hasher {
         };
         let quality = quality_metric(&block);
         let dct = dct64_to_16(&block);
-        Ok(PdqHash { hash: bits_from_dct(&dct), quality })
+        Ok(PdqHash {
+            hash: bits_from_dct(&dct),
+            quality,
+        })
     }
 
     /// Hashes a luma buffer and derives all eight dihedral hashes from one DCT,
     /// as the reference's `pdqDihedralHash256esFromFloatLuma` does. The buffer
     /// is used as working space.
-    pub fn hash_dihedral(
-        &mut self,
-        luma: &mut [f32],
-        width: usize,
-        height: usize,
-    ) -> Result<DihedralHashes, PdqError> {
+    pub fn hash_dihedral(&mut self, luma: &mut [f32], width: usize, height: usize) -> Result<DihedralHashes, PdqError> {
         check_size(luma, width, height)?;
         if width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM {
-            return Ok(DihedralHashes { hashes: [Hash256::ZERO; 8], quality: 0 });
+            return Ok(DihedralHashes {
+                hashes: [Hash256::ZERO; 8],
+                quality: 0,
+            });
         }
         let block = self.blur_and_decimate(luma, width, height);
         let quality = quality_metric(&block);
@@ -175,7 +179,14 @@ impl Hasher {
             for (src, dst) in luma.chunks_exact(width).zip(self.scratch.chunks_exact_mut(width)) {
                 box_1d(src, dst, window_along_rows);
             }
-            box_columns(&self.scratch, luma, width, height, window_along_cols, &mut self.column_sums);
+            box_columns(
+                &self.scratch,
+                luma,
+                width,
+                height,
+                window_along_cols,
+                &mut self.column_sums,
+            );
         }
         let mut block = [[0f32; 64]; 64];
         for (out_i, row) in block.iter_mut().enumerate() {
@@ -191,13 +202,17 @@ impl Hasher {
 
 fn check_size(luma: &[f32], width: usize, height: usize) -> Result<(), PdqError> {
     if width.checked_mul(height) != Some(luma.len()) {
-        return Err(PdqError::BufferSize { len: luma.len(), width, height });
+        return Err(PdqError::BufferSize {
+            len: luma.len(),
+            width,
+            height,
+        });
     }
     Ok(())
 }
 
 fn jarosz_window(old_dim: usize, new_dim: usize) -> usize {
-    (old_dim + 2 * new_dim - 1) / (2 * new_dim)
+    old_dim.div_ceil(2 * new_dim)
 }
 
 fn decimation_index(out: usize, in_len: usize) -> usize {
@@ -317,14 +332,14 @@ fn box_columns(input: &[f32], output: &mut [f32], width: usize, height: usize, w
 fn quality_metric(block: &[[f32; 64]; 64]) -> u8 {
     let step = |u: f32, v: f32| -> i32 { (((u - v) * 100.0) / 255.0) as i32 };
     let mut gradient_sum: i32 = 0;
-    for i in 0..63 {
-        for j in 0..64 {
-            gradient_sum += step(block[i][j], block[i + 1][j]).abs();
+    for rows in block.windows(2) {
+        for (&u, &v) in rows[0].iter().zip(&rows[1]) {
+            gradient_sum += step(u, v).abs();
         }
     }
     for row in block {
-        for j in 0..63 {
-            gradient_sum += step(row[j], row[j + 1]).abs();
+        for pair in row.windows(2) {
+            gradient_sum += step(pair[0], pair[1]).abs();
         }
     }
     (gradient_sum / 90).min(100) as u8
@@ -372,7 +387,7 @@ fn bits_from_dct(dct: &Dct16) -> Hash256 {
 /// median. Kept as the reference wrote it so ties resolve the same way.
 fn torben_median(m: &[f32]) -> f32 {
     let n = m.len();
-    let half = (n + 1) / 2;
+    let half = n.div_ceil(2);
     let mut min = m[0];
     let mut max = m[0];
     for &v in &m[1..] {

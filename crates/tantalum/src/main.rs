@@ -1,1 +1,210 @@
-fn main() {}
+//! `tantalum`: finds known child sexual abuse material by hash and maps who
+//! shares it. This binary parses arguments, drives the library crates and
+//! formats their results; the work itself lives in the libraries.
+
+mod output;
+mod walk;
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use output::{HashRecord, Printer, Status};
+use walk::Entry;
+
+/// Exit code when some input could not be read or decoded.
+const EXIT_SOME_FAILED: u8 = 1;
+
+#[derive(Parser)]
+#[command(name = "tantalum", version, about = "Find known CSAM by hash and map who shares it")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Hash files and folders: MD5, SHA-1, SHA-256 and, for images, PDQ.
+    ///
+    /// Folders are walked in full (hidden files included, nothing ignored);
+    /// symbolic links inside them are not followed. Exit status: 0 when every
+    /// file was read, 1 when some failed, 2 on usage errors.
+    Hash(HashArgs),
+}
+
+#[derive(clap::Args)]
+struct HashArgs {
+    /// Files or folders to hash.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Write JSON Lines (one object per file) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Also compute the 8 dihedral PDQ hashes (rotations and flips).
+    #[arg(long)]
+    dihedral: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j')]
+    threads: Option<usize>,
+    /// Refuse images with more pixels than this, before decoding them.
+    #[arg(long, default_value_t = media::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
+    /// Print a summary line with throughput on stderr even when it is not a terminal.
+    #[arg(long)]
+    stats: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hash(args) => run_hash(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tantalum: {e:#}");
+            ExitCode::from(EXIT_SOME_FAILED)
+        }
+    }
+}
+
+fn run_hash(args: HashArgs) -> Result<ExitCode> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n.max(1));
+    }
+    let pool = pool.build().context("starting worker threads")?;
+    let options = media::AnalyzeOptions {
+        limits: media::DecodeLimits {
+            max_pixels: args.max_pixels,
+        },
+        dihedral: args.dihedral,
+    };
+    let started = Instant::now();
+    let entries = pool.install(|| walk::walk(&args.paths));
+    let progress = progress_bar(entries.len() as u64);
+
+    let (tx, rx) = mpsc::sync_channel::<(usize, HashRecord)>(256);
+    let mut printer = if args.json {
+        Printer::Json
+    } else {
+        Printer::Table {
+            header_done: false,
+            dihedral: args.dihedral,
+        }
+    };
+    let with_dihedral = args.dihedral;
+    let summary = std::thread::scope(|scope| -> Result<Summary> {
+        let writer = scope.spawn(|| write_in_order(rx, &mut printer, &progress));
+        pool.install(|| {
+            entries
+                .par_iter()
+                .enumerate()
+                .for_each_init(pdq::Hasher::new, |hasher, (i, entry)| {
+                    let record = hash_entry(entry, &options, hasher, with_dihedral);
+                    // The writer only stops early on a closed stdout; then there is nothing left to do.
+                    let _ = tx.send((i, record));
+                })
+        });
+        drop(tx);
+        writer.join().expect("writer thread panicked")
+    })?;
+    progress.finish_and_clear();
+
+    let elapsed = started.elapsed().as_secs_f64();
+    if args.stats || std::io::stderr().is_terminal() {
+        eprintln!(
+            "{} files ({} images hashed) in {:.2} s: {:.1} files/s, {:.1} images/s; {} failed, {} skipped",
+            summary.files,
+            summary.images,
+            elapsed,
+            summary.files as f64 / elapsed,
+            summary.images as f64 / elapsed,
+            summary.failed,
+            summary.skipped
+        );
+    }
+    Ok(if summary.failed > 0 {
+        ExitCode::from(EXIT_SOME_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn hash_entry(entry: &Entry, options: &media::AnalyzeOptions, hasher: &mut pdq::Hasher, dihedral: bool) -> HashRecord {
+    let display = entry.path().to_string_lossy().into_owned();
+    match entry {
+        Entry::File(path) => HashRecord::from_analysis(display, media::analyze_path(path, options, hasher), dihedral),
+        Entry::Skipped(_, why) => HashRecord::not_read(display, why.clone(), Status::Skipped),
+        Entry::Error(_, why) => HashRecord::not_read(display, format!("read error: {why}"), Status::Failed),
+    }
+}
+
+#[derive(Default)]
+struct Summary {
+    files: u64,
+    images: u64,
+    failed: u64,
+    skipped: u64,
+}
+
+/// Prints records in walk order as they complete, so output is reproducible
+/// yet streams while workers run ahead.
+fn write_in_order(
+    rx: mpsc::Receiver<(usize, HashRecord)>,
+    printer: &mut Printer,
+    progress: &ProgressBar,
+) -> Result<Summary> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut pending = BTreeMap::new();
+    let mut next = 0usize;
+    let mut summary = Summary::default();
+    for (i, record) in rx {
+        progress.inc(1);
+        pending.insert(i, record);
+        while let Some(record) = pending.remove(&next) {
+            summary.files += 1;
+            summary.images += u64::from(record.pdq.is_some());
+            match record.status {
+                Status::Failed => summary.failed += 1,
+                Status::Skipped => summary.skipped += 1,
+                Status::Read => {}
+            }
+            if let Err(e) = printer.write(&mut out, &record) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(summary);
+                }
+                return Err(e).context("writing output");
+            }
+            next += 1;
+        }
+    }
+    out.flush().or_else(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    Ok(summary)
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files  {per_sec}  eta {eta}").expect("valid template"),
+    );
+    bar
+}
