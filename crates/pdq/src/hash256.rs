@@ -8,7 +8,9 @@ use std::str::FromStr;
 /// The bytes are kept in the order of the reference's hex form: Meta's C++
 /// `Hash256` stores sixteen 16-bit words and prints the most significant word
 /// (`w[15]`) first, so byte 0 here is the high byte of `w[15]`. Keeping that
-/// order makes hex parsing and printing a plain byte conversion.
+/// order makes hex parsing and printing a plain byte conversion. `Ord`
+/// sorts like the hex text (the reference's `operator<` compares the last
+/// printed word first; nothing here depends on that order).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Hash256([u8; 32]);
 
@@ -18,8 +20,8 @@ pub enum ParseHashError {
     /// The string is not 64 characters long.
     #[error("a PDQ hash has 64 hex characters, got {0}")]
     Length(usize),
-    /// A character is not a hex digit.
-    #[error("invalid hex character {0:?} at position {1}")]
+    /// A character is not a hex digit (position in bytes).
+    #[error("invalid hex character {0:?} at byte {1}")]
     Character(char, usize),
 }
 
@@ -79,9 +81,10 @@ impl Hash256 {
             + (a[3] ^ b[3]).count_ones()
     }
 
-    /// The hash as four 64-bit words (native byte order; only for bit counting).
+    /// The hash as four 64-bit words in native byte order: only meaningful
+    /// for bit counting, which does not care about order.
     #[inline]
-    pub fn words(&self) -> [u64; 4] {
+    fn words(&self) -> [u64; 4] {
         let mut out = [0u64; 4];
         for (i, chunk) in self.0.chunks_exact(8).enumerate() {
             out[i] = u64::from_ne_bytes(chunk.try_into().expect("8-byte chunk"));
@@ -104,7 +107,16 @@ impl Hash256 {
     pub fn from_hex(s: &str) -> Result<Self, ParseHashError> {
         let bytes = s.as_bytes();
         if bytes.len() != 64 {
-            return Err(ParseHashError::Length(s.chars().count()));
+            let chars = s.chars().count();
+            if chars != 64 {
+                return Err(ParseHashError::Length(chars));
+            }
+            // 64 characters but not 64 bytes: some character is not ASCII hex.
+            let (pos, c) = s
+                .char_indices()
+                .find(|(_, c)| !c.is_ascii_hexdigit())
+                .expect("a non-ASCII character");
+            return Err(ParseHashError::Character(c, pos));
         }
         let mut out = [0u8; 32];
         for (i, pair) in bytes.chunks_exact(2).enumerate() {

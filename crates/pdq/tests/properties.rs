@@ -359,10 +359,15 @@ struct Wave {
 
 fn waves() -> impl Strategy<Value = Vec<Wave>> {
     // Low frequencies only: PDQ keeps the 16 lowest, and a smooth image is
-    // what a perceptual hash is meant to be stable on.
-    let wave = (0.5f64..4.0, 0.0..TAU, 0.0..TAU, 0.3f64..1.3).prop_map(|(f, angle, phase, amplitude)| Wave {
-        fx: f * angle.cos(),
-        fy: f * angle.sin(),
+    // what a perceptual hash is meant to be stable on. Each wave also varies
+    // along both axes: one that varies along a single axis leaves almost every
+    // coefficient at rounding noise, so its hash is noise too and moves by
+    // 20-60 bits under an exact rotation (found by shrinking; no photograph
+    // is that degenerate).
+    let frequency = (0.5f64..4.0, any::<bool>()).prop_map(|(f, negative)| if negative { -f } else { f });
+    let wave = (frequency.clone(), frequency, 0.0..TAU, 0.3f64..1.3).prop_map(|(fx, fy, phase, amplitude)| Wave {
+        fx,
+        fy,
         phase,
         amplitude,
     });
@@ -429,8 +434,8 @@ impl Geometry {
 
     /// The reference's name for this transform. Its `Rotate90` is the
     /// anticlockwise turn: found by asking which dihedral hash lies nearest
-    /// (see `geometric_transforms_match_their_dihedral_hash`), and it agrees
-    /// with the reference's sign tables, so it is a convention, not a bug.
+    /// (see `orientation_convention_is_found_by_nearest_hash`), and the sign
+    /// tables are the reference's own, so it is a convention, not a bug.
     fn dihedral(self) -> Dihedral {
         match self {
             Geometry::Clockwise => Dihedral::Rotate270,
@@ -572,9 +577,10 @@ proptest! {
 /// Sides at which the pixel grid maps onto itself under every symmetry of the
 /// square. 320 = 5·64: the box window is 3 (odd, so centred) and decimation
 /// samples pixel 5k+2, the centre of each 5-pixel cell. 64 takes the no-blur
-/// path. Even-window sizes such as 256 shift the blur by a pixel, so a
-/// mirrored image is sampled elsewhere and smooth synthetic images (whose
-/// many near-zero coefficients crowd the median) move by 60–110 bits.
+/// path. Even-window sizes such as 256 shift the blur by a pixel and sample
+/// pixel 4k+2, off centre, so a transformed image is sampled elsewhere: about
+/// half of these smooth images (whose many near-zero coefficients crowd the
+/// median) then move by more than 20 bits, some by over 100.
 const SYMMETRIC_SIDES: [usize; 2] = [64, 320];
 
 proptest! {
@@ -592,12 +598,13 @@ proptest! {
             let moved = hash_of(&mut hasher, &g.apply(&luma, n), n, n);
             let expected = all.get(g.dihedral());
             let distances = all.hashes.map(|h| h.distance(&moved.hash));
+            // Only the bound is asserted, not that `expected` is the nearest:
+            // an image close to symmetric (fx ≈ fy, say) has near-equal
+            // dihedral hashes, and another may win by a bit or two.
             prop_assert!(
                 expected.distance(&moved.hash) <= 20,
                 "{:?} at {}: distances to {:?} are {:?}", g, n, Dihedral::ALL.map(Dihedral::name), distances
             );
-            let nearest = distances.iter().min().expect("eight");
-            prop_assert_eq!(expected.distance(&moved.hash), *nearest, "{:?} at {}", g, n);
         }
     }
 
@@ -616,6 +623,47 @@ proptest! {
         let moved = hash_of(&mut hasher, &second.apply(&first.apply(&luma, n), n), n, n);
         let expected = all.get(first.dihedral().then(second.dihedral()));
         prop_assert!(expected.distance(&moved.hash) <= 20, "{:?} then {:?} at {}", first, second, n);
+    }
+}
+
+/// Which dihedral hash a picture turned clockwise lands on is a convention
+/// that callers reporting an orientation depend on, so it is pinned here with
+/// a margin, on an image with no symmetry of its own.
+#[test]
+fn orientation_convention_is_found_by_nearest_hash() {
+    let n = 320;
+    let waves = [
+        Wave {
+            fx: 1.3,
+            fy: 0.7,
+            phase: 0.4,
+            amplitude: 1.0,
+        },
+        Wave {
+            fx: -2.9,
+            fy: 1.6,
+            phase: 2.1,
+            amplitude: 0.6,
+        },
+        Wave {
+            fx: 0.6,
+            fy: -3.7,
+            phase: 5.0,
+            amplitude: 0.45,
+        },
+    ];
+    let luma = render(&waves, n, n);
+    let mut hasher = Hasher::new();
+    let all = dihedral_of(&mut hasher, &luma, n, n);
+    assert!(all.quality >= 50, "quality {}", all.quality);
+    for g in Geometry::ALL {
+        let moved = hash_of(&mut hasher, &g.apply(&luma, n), n, n).hash;
+        let mut by_distance: Vec<(u32, Dihedral)> = Dihedral::ALL.map(|d| (all.get(d).distance(&moved), d)).to_vec();
+        by_distance.sort_by_key(|&(dist, _)| dist);
+        let (nearest_distance, nearest) = by_distance[0];
+        assert_eq!(nearest, g.dihedral(), "{g:?}: {by_distance:?}");
+        assert!(nearest_distance <= 20, "{g:?}: {by_distance:?}");
+        assert!(by_distance[1].0 >= 40, "{g:?} has no clear nearest: {by_distance:?}");
     }
 }
 
