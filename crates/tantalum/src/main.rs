@@ -142,7 +142,23 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
 fn hash_entry(entry: &Entry, options: &media::AnalyzeOptions, hasher: &mut pdq::Hasher, dihedral: bool) -> HashRecord {
     let display = entry.path().to_string_lossy().into_owned();
     match entry {
-        Entry::File(path) => HashRecord::from_analysis(display, media::analyze_path(path, options, hasher), dihedral),
+        Entry::File(path) => {
+            // A decoder bug must cost one file, not the whole run over a device.
+            let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                media::analyze_path(path, options, hasher)
+            }));
+            match analysed {
+                Ok(analysis) => HashRecord::from_analysis(display, analysis, dihedral),
+                Err(_) => {
+                    *hasher = pdq::Hasher::new();
+                    HashRecord::not_read(
+                        display,
+                        "internal error: decoder panicked on this file".into(),
+                        Status::Failed,
+                    )
+                }
+            }
+        }
         Entry::Skipped(_, why) => HashRecord::not_read(display, why.clone(), Status::Skipped),
         Entry::Error(_, why) => HashRecord::not_read(display, format!("read error: {why}"), Status::Failed),
     }
