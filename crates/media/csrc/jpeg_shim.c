@@ -30,6 +30,7 @@
 #define TSH_ERR_DECODE 1
 #define TSH_ERR_TRUNCATED 2
 #define TSH_ERR_ALLOC 3
+#define TSH_FALLBACK 4
 
 struct tsh_error_mgr {
   struct jpeg_error_mgr pub;
@@ -230,4 +231,226 @@ int tsh_jpeg_decode_sampled(const uint8_t *data, size_t len, uint32_t out_w, uin
   free(row);
   free(xmap);
   return truncated ? TSH_ERR_TRUNCATED : TSH_OK;
+}
+
+/*
+ * The fast path for YCbCr JPEGs with 4:2:0 or 4:4:4 sampling, which is nearly
+ * every photo. libjpeg hands over the component planes after the IDCT
+ * (raw_data_out), and the chroma upsampling and colour conversion, which
+ * libjpeg would run over every pixel, run here over the sampled pixels only.
+ * Both repeat libjpeg-turbo's arithmetic exactly: "fancy" triangular
+ * upsampling (jdsample.c h2v2_fancy_upsample, with the first and last real
+ * rows and columns repeated at the edges as jdmainct.c does) and the
+ * fixed-point YCbCr->RGB tables of jdcolor.c, whose SIMD versions produce the
+ * same output.
+ *
+ * Returns TSH_FALLBACK, having written nothing useful, when the image is of
+ * another kind, or when it cannot tell cheaply whether every pixel is grey
+ * (all sampled pixels grey but some chroma not neutral): the caller then
+ * uses tsh_jpeg_decode_sampled.
+ */
+#define TSH_SCALEBITS 16
+#define TSH_ONE_HALF ((long)1 << (TSH_SCALEBITS - 1))
+#define TSH_FIX(x) ((long)((x) * (1L << TSH_SCALEBITS) + 0.5))
+
+static inline uint8_t tsh_clamp(int v) { return (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v)); }
+
+int tsh_jpeg_decode_sampled_raw(const uint8_t *data, size_t len, uint32_t out_w, uint32_t out_h,
+                                uint8_t *out, int *all_grey, char *msg, size_t msg_len) {
+  struct jpeg_decompress_struct cinfo;
+  struct tsh_error_mgr err;
+  uint8_t *volatile chroma = NULL;
+  JSAMPLE *volatile rows_mem = NULL;
+  uint32_t *volatile xmap = NULL;
+  tsh_setup(&cinfo, &err, msg, msg_len);
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    free(chroma);
+    free(rows_mem);
+    free(xmap);
+    return TSH_ERR_DECODE;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, data, (unsigned long)len);
+  jpeg_read_header(&cinfo, TRUE);
+
+  jpeg_component_info *comp = cinfo.comp_info;
+  int subsampled;
+  if (cinfo.jpeg_color_space != JCS_YCbCr || cinfo.num_components != 3 || comp[1].h_samp_factor != 1 ||
+      comp[1].v_samp_factor != 1 || comp[2].h_samp_factor != 1 || comp[2].v_samp_factor != 1) {
+    jpeg_destroy_decompress(&cinfo);
+    return TSH_FALLBACK;
+  }
+  if (comp[0].h_samp_factor == 2 && comp[0].v_samp_factor == 2) {
+    subsampled = 1;
+  } else if (comp[0].h_samp_factor == 1 && comp[0].v_samp_factor == 1) {
+    subsampled = 0;
+  } else {
+    jpeg_destroy_decompress(&cinfo);
+    return TSH_FALLBACK;
+  }
+  cinfo.raw_data_out = TRUE;
+  cinfo.out_color_space = JCS_YCbCr;
+  jpeg_start_decompress(&cinfo);
+
+  const uint32_t width = cinfo.output_width;
+  const uint32_t height = cinfo.output_height;
+  const uint32_t cw = comp[1].downsampled_width;
+  const uint32_t ch = comp[1].downsampled_height;
+  /* libjpeg upsamples 2x2 chroma with the box filter, not the triangle, when
+   * the chroma is at most 2 samples wide; leave such slivers to libjpeg. */
+  if (subsampled && cw <= 2) {
+    jpeg_destroy_decompress(&cinfo);
+    return TSH_FALLBACK;
+  }
+  const int group_rows = cinfo.max_v_samp_factor * DCTSIZE;
+  JSAMPROW row_ptrs[3][2 * DCTSIZE];
+  JSAMPARRAY planes[3] = {row_ptrs[0], row_ptrs[1], row_ptrs[2]};
+  size_t stride[3], offset[3], total = 0;
+  for (int c = 0; c < 3; c++) {
+    stride[c] = (size_t)comp[c].width_in_blocks * DCTSIZE;
+    offset[c] = total;
+    total += stride[c] * (size_t)comp[c].v_samp_factor * DCTSIZE;
+  }
+  rows_mem = (JSAMPLE *)malloc(total);
+  chroma = (uint8_t *)malloc((size_t)cw * ch * 2);
+  xmap = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)out_w);
+  if (!rows_mem || !chroma || !xmap) {
+    jpeg_destroy_decompress(&cinfo);
+    free(chroma);
+    free(rows_mem);
+    free(xmap);
+    return TSH_ERR_ALLOC;
+  }
+  for (int c = 0; c < 3; c++) {
+    for (int r = 0; r < comp[c].v_samp_factor * DCTSIZE; r++) {
+      row_ptrs[c][r] = rows_mem + offset[c] + stride[c] * (size_t)r;
+    }
+  }
+  for (uint32_t x = 0; x < out_w; x++) {
+    xmap[x] = (uint32_t)(((uint64_t)x * width) / out_w);
+  }
+  uint8_t *cb_plane = chroma;
+  uint8_t *cr_plane = chroma + (size_t)cw * ch;
+
+  int neutral = 1; /* every chroma sample is 128: the image is grey */
+  uint32_t next_out_row = 0;
+  uint32_t chroma_row = 0;
+  while (cinfo.output_scanline < height) {
+    const uint32_t y0 = cinfo.output_scanline;
+    if (jpeg_read_raw_data(&cinfo, planes, (JDIMENSION)group_rows) == 0) break;
+    const uint32_t y_end = y0 + (uint32_t)group_rows < height ? y0 + (uint32_t)group_rows : height;
+    while (next_out_row < out_h && ((uint64_t)next_out_row * height) / out_h < y_end) {
+      const uint32_t y = (uint32_t)(((uint64_t)next_out_row * height) / out_h);
+      const JSAMPLE *luma = row_ptrs[0][y - y0];
+      uint8_t *dst = out + (size_t)next_out_row * out_w * 3;
+      for (uint32_t x = 0; x < out_w; x++) dst[3 * x] = luma[xmap[x]];
+      next_out_row++;
+    }
+    for (int r = 0; r < DCTSIZE && chroma_row < ch; r++, chroma_row++) {
+      uint8_t *cb = cb_plane + (size_t)chroma_row * cw;
+      uint8_t *cr = cr_plane + (size_t)chroma_row * cw;
+      memcpy(cb, row_ptrs[1][r], cw);
+      memcpy(cr, row_ptrs[2][r], cw);
+      if (neutral) {
+        for (uint32_t x = 0; x < cw; x++) {
+          if (cb[x] != 128 || cr[x] != 128) {
+            neutral = 0;
+            break;
+          }
+        }
+      }
+    }
+  }
+  int truncated = err.truncated || cinfo.output_scanline < height;
+  if (!truncated) {
+    jpeg_finish_decompress(&cinfo);
+    truncated = err.truncated;
+  }
+  jpeg_destroy_decompress(&cinfo);
+  free(rows_mem);
+  if (truncated) {
+    free(chroma);
+    free(xmap);
+    return TSH_ERR_TRUNCATED;
+  }
+
+  int Cr_r[256], Cb_b[256];
+  long Cr_g[256], Cb_g[256];
+  for (int i = 0; i < 256; i++) {
+    long x = i - 128;
+    Cr_r[i] = (int)((TSH_FIX(1.40200) * x + TSH_ONE_HALF) >> TSH_SCALEBITS);
+    Cb_b[i] = (int)((TSH_FIX(1.77200) * x + TSH_ONE_HALF) >> TSH_SCALEBITS);
+    Cr_g[i] = (-TSH_FIX(0.71414)) * x;
+    Cb_g[i] = (-TSH_FIX(0.34414)) * x + TSH_ONE_HALF;
+  }
+
+  /* Per output column: the chroma column, its second-nearest neighbour and
+   * the rounding bias, so the pixel loop has no branches. */
+  uint32_t *cx = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)out_w * 3);
+  if (!cx) {
+    free(chroma);
+    free(xmap);
+    return TSH_ERR_ALLOC;
+  }
+  uint32_t *cn = cx + out_w, *cbias = cx + 2 * (size_t)out_w;
+  for (uint32_t x = 0; x < out_w; x++) {
+    const uint32_t sx = xmap[x];
+    if (!subsampled) {
+      cx[x] = cn[x] = sx;
+      cbias[x] = 0;
+    } else if (sx & 1) {
+      cx[x] = sx >> 1;
+      cn[x] = (sx >> 1) + 1 < cw ? (sx >> 1) + 1 : cw - 1;
+      cbias[x] = 7;
+    } else {
+      cx[x] = sx >> 1;
+      cn[x] = (sx >> 1) > 0 ? (sx >> 1) - 1 : 0;
+      cbias[x] = 8;
+    }
+  }
+
+  int colour_seen = 0;
+  for (uint32_t r = 0; r < out_h; r++) {
+    const uint32_t sy = (uint32_t)(((uint64_t)r * height) / out_h);
+    uint8_t *dst = out + (size_t)r * out_w * 3;
+    uint32_t cy = sy, ny = sy;
+    if (subsampled) {
+      cy = sy >> 1;
+      ny = (sy & 1) ? (cy + 1 < ch ? cy + 1 : ch - 1) : (cy > 0 ? cy - 1 : 0);
+    }
+    const uint8_t *cb0 = cb_plane + (size_t)cy * cw, *cb1 = cb_plane + (size_t)ny * cw;
+    const uint8_t *cr0 = cr_plane + (size_t)cy * cw, *cr1 = cr_plane + (size_t)ny * cw;
+    for (uint32_t x = 0; x < out_w; x++) {
+      int cb, cr;
+      if (subsampled) {
+        const uint32_t c = cx[x], nb = cn[x];
+        const int bias = (int)cbias[x];
+        cb = ((cb0[c] * 3 + cb1[c]) * 3 + cb0[nb] * 3 + cb1[nb] + bias) >> 4;
+        cr = ((cr0[c] * 3 + cr1[c]) * 3 + cr0[nb] * 3 + cr1[nb] + bias) >> 4;
+      } else {
+        cb = cb0[cx[x]];
+        cr = cr0[cx[x]];
+      }
+      const int y = dst[3 * x];
+      const uint8_t red = tsh_clamp(y + Cr_r[cr]);
+      const uint8_t green = tsh_clamp(y + (int)((Cb_g[cb] + Cr_g[cr]) >> TSH_SCALEBITS));
+      const uint8_t blue = tsh_clamp(y + Cb_b[cb]);
+      dst[3 * x] = red;
+      dst[3 * x + 1] = green;
+      dst[3 * x + 2] = blue;
+      colour_seen |= (red ^ green) | (green ^ blue);
+    }
+  }
+  free(cx);
+  free(chroma);
+  free(xmap);
+  if (neutral) {
+    *all_grey = 1;
+  } else if (colour_seen) {
+    *all_grey = 0;
+  } else {
+    return TSH_FALLBACK;
+  }
+  return TSH_OK;
 }

@@ -86,12 +86,14 @@ pub struct Sampled {
 impl Sampled {
     /// The luma plane the reference computes from these pixels.
     pub fn luma(&self) -> Vec<f32> {
-        let pixels = self.rgb.chunks_exact(3);
+        let mut out = vec![0f32; self.rgb.len() / 3];
+        let pixels = out.iter_mut().zip(self.rgb.chunks_exact(3));
         if self.all_grey {
-            pixels.map(|p| p[0] as f32).collect()
+            pixels.for_each(|(o, p)| *o = p[0] as f32);
         } else {
-            pixels.map(|p| pdq::luma(p[0], p[1], p[2])).collect()
+            pixels.for_each(|(o, p)| *o = pdq::luma(p[0], p[1], p[2]));
         }
+        out
     }
 }
 

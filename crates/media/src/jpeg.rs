@@ -18,6 +18,16 @@ extern "C" {
         msg: *mut c_char,
         msg_len: usize,
     ) -> c_int;
+    fn tsh_jpeg_decode_sampled_raw(
+        data: *const u8,
+        len: usize,
+        out_w: u32,
+        out_h: u32,
+        out: *mut u8,
+        all_grey: *mut c_int,
+        msg: *mut c_char,
+        msg_len: usize,
+    ) -> c_int;
     fn tsh_jpeg_decode_sampled(
         data: *const u8,
         len: usize,
@@ -33,6 +43,7 @@ extern "C" {
 const OK: c_int = 0;
 const TRUNCATED: c_int = 2;
 const ALLOC: c_int = 3;
+const FALLBACK: c_int = 4;
 
 fn message(buf: &[u8]) -> String {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
@@ -73,8 +84,8 @@ pub(crate) fn decode_sampled(
     let mut all_grey: c_int = 1;
     let mut msg = [0u8; 200];
     // SAFETY: `rgb` holds out_w*out_h*3 bytes, which is what the shim writes.
-    let rc = unsafe {
-        tsh_jpeg_decode_sampled(
+    let mut rc = unsafe {
+        tsh_jpeg_decode_sampled_raw(
             data.as_ptr(),
             data.len(),
             out_w,
@@ -85,6 +96,22 @@ pub(crate) fn decode_sampled(
             msg.len(),
         )
     };
+    if rc == FALLBACK {
+        all_grey = 1;
+        // SAFETY: as above.
+        rc = unsafe {
+            tsh_jpeg_decode_sampled(
+                data.as_ptr(),
+                data.len(),
+                out_w,
+                out_h,
+                rgb.as_mut_ptr(),
+                &mut all_grey,
+                msg.as_mut_ptr().cast(),
+                msg.len(),
+            )
+        };
+    }
     match rc {
         OK => Ok(Sampled {
             width,
