@@ -126,3 +126,89 @@ pub(crate) fn decode_sampled(
         _ => Err(DecodeError::Corrupt(format!("jpeg: {}", message(&msg)))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The fast path against libjpeg's own upsampling and colour conversion,
+    //! byte for byte, on every JPEG at hand.
+
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    type Decoder = unsafe extern "C" fn(*const u8, usize, u32, u32, *mut u8, *mut c_int, *mut c_char, usize) -> c_int;
+
+    fn run(decoder: Decoder, data: &[u8], out_w: u32, out_h: u32) -> (c_int, Vec<u8>, c_int) {
+        let mut rgb = vec![0u8; out_w as usize * out_h as usize * 3];
+        let mut all_grey: c_int = 1;
+        let mut msg = [0u8; 200];
+        // SAFETY: buffers sized as the shim expects.
+        let rc = unsafe {
+            decoder(
+                data.as_ptr(),
+                data.len(),
+                out_w,
+                out_h,
+                rgb.as_mut_ptr(),
+                &mut all_grey,
+                msg.as_mut_ptr().cast(),
+                msg.len(),
+            )
+        };
+        (rc, rgb, all_grey)
+    }
+
+    fn jpegs_in(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                jpegs_in(&p, out);
+            } else if p.extension().is_some_and(|x| x == "jpg") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_equals_libjpeg_colour_conversion() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        jpegs_in(&root.join("tests/fixtures"), &mut files);
+        jpegs_in(&root.join("../../samples"), &mut files);
+        jpegs_in(&root.join("../../../shared/conformance/pdq"), &mut files);
+        assert!(files.len() >= 14);
+        let mut fast = Vec::new();
+        for file in &files {
+            let data = std::fs::read(file).unwrap();
+            let (w, h) = dimensions(&data).unwrap();
+            for (ow, oh) in [(w, h), (512, 512), (97, 31)] {
+                let (rc_full, rgb_full, grey_full) = run(tsh_jpeg_decode_sampled, &data, ow, oh);
+                let (rc_fast, rgb_fast, grey_fast) = run(tsh_jpeg_decode_sampled_raw, &data, ow, oh);
+                if rc_fast == FALLBACK {
+                    continue;
+                }
+                let name = file.display();
+                assert_eq!(rc_fast, rc_full, "{name} at {ow}x{oh}");
+                assert_eq!(grey_fast, grey_full, "{name} at {ow}x{oh}: grey flag");
+                let first_diff = rgb_fast.iter().zip(&rgb_full).position(|(a, b)| a != b);
+                assert_eq!(first_diff, None, "{name} at {ow}x{oh}: first differing byte");
+                fast.push(file.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+        // The fast path must really be exercised on 4:2:0 and 4:4:4, odd sizes and progressive files.
+        for name in [
+            "s420-odd-333x211.jpg",
+            "s444-odd-201x157.jpg",
+            "s420-progressive-257x255.jpg",
+            "s420-narrow-5x9.jpg",
+            "s420-neutral-150x100.jpg",
+            "street-730x411.jpg",
+        ] {
+            assert!(fast.iter().any(|f| f == name), "{name} did not take the fast path");
+        }
+        // And must leave 4:2:2 and chroma two samples wide to libjpeg.
+        for name in ["s422-300x200.jpg", "s420-narrow-3x40.jpg", "s420-1x1.jpg"] {
+            assert!(!fast.iter().any(|f| f == name), "{name} took the fast path");
+        }
+    }
+}
