@@ -8,6 +8,18 @@ use std::os::raw::{c_char, c_int};
 
 use crate::decode::{DecodeError, Sampled};
 
+/// The shape of the shim's two sampling decoders.
+type SamplingDecoder = unsafe extern "C" fn(
+    data: *const u8,
+    len: usize,
+    out_w: u32,
+    out_h: u32,
+    out: *mut u8,
+    all_grey: *mut c_int,
+    msg: *mut c_char,
+    msg_len: usize,
+) -> c_int;
+
 extern "C" {
     fn tsh_jpeg_header(
         data: *const u8,
@@ -18,27 +30,38 @@ extern "C" {
         msg: *mut c_char,
         msg_len: usize,
     ) -> c_int;
-    fn tsh_jpeg_decode_sampled_raw(
-        data: *const u8,
-        len: usize,
-        out_w: u32,
-        out_h: u32,
-        out: *mut u8,
-        all_grey: *mut c_int,
-        msg: *mut c_char,
-        msg_len: usize,
-    ) -> c_int;
-    fn tsh_jpeg_decode_sampled(
-        data: *const u8,
-        len: usize,
-        out_w: u32,
-        out_h: u32,
-        out: *mut u8,
-        all_grey: *mut c_int,
-        msg: *mut c_char,
-        msg_len: usize,
-    ) -> c_int;
 }
+
+mod shim {
+    use super::*;
+    extern "C" {
+        /// The fast path: YCbCr 4:2:0 and 4:4:4 only; may answer FALLBACK.
+        pub fn tsh_jpeg_decode_sampled_raw(
+            data: *const u8,
+            len: usize,
+            out_w: u32,
+            out_h: u32,
+            out: *mut u8,
+            all_grey: *mut c_int,
+            msg: *mut c_char,
+            msg_len: usize,
+        ) -> c_int;
+        /// Every JPEG, through libjpeg's own upsampling and colour conversion.
+        pub fn tsh_jpeg_decode_sampled(
+            data: *const u8,
+            len: usize,
+            out_w: u32,
+            out_h: u32,
+            out: *mut u8,
+            all_grey: *mut c_int,
+            msg: *mut c_char,
+            msg_len: usize,
+        ) -> c_int;
+    }
+}
+
+const FAST: SamplingDecoder = shim::tsh_jpeg_decode_sampled_raw;
+const FULL: SamplingDecoder = shim::tsh_jpeg_decode_sampled;
 
 const OK: c_int = 0;
 const TRUNCATED: c_int = 2;
@@ -72,20 +95,22 @@ pub(crate) fn dimensions(data: &[u8]) -> Result<(u32, u32), DecodeError> {
     Ok((w, h))
 }
 
-/// Decodes and samples to `out_w × out_h` by nearest neighbour.
-pub(crate) fn decode_sampled(
-    data: &[u8],
-    width: u32,
-    height: u32,
-    out_w: u32,
-    out_h: u32,
-) -> Result<Sampled, DecodeError> {
+/// One decoder's answer: return code, sampled RGB, all-grey flag, message.
+struct Run {
+    rc: c_int,
+    rgb: Vec<u8>,
+    all_grey: bool,
+    message: String,
+}
+
+fn run(decoder: SamplingDecoder, data: &[u8], out_w: u32, out_h: u32) -> Run {
     let mut rgb = vec![0u8; out_w as usize * out_h as usize * 3];
     let mut all_grey: c_int = 1;
     let mut msg = [0u8; 200];
-    // SAFETY: `rgb` holds out_w*out_h*3 bytes, which is what the shim writes.
-    let mut rc = unsafe {
-        tsh_jpeg_decode_sampled_raw(
+    // SAFETY: `rgb` holds out_w*out_h*3 bytes, which is what the shim writes;
+    // the other pointers are valid for the call and not kept.
+    let rc = unsafe {
+        decoder(
             data.as_ptr(),
             data.len(),
             out_w,
@@ -96,34 +121,38 @@ pub(crate) fn decode_sampled(
             msg.len(),
         )
     };
-    if rc == FALLBACK {
-        all_grey = 1;
-        // SAFETY: as above.
-        rc = unsafe {
-            tsh_jpeg_decode_sampled(
-                data.as_ptr(),
-                data.len(),
-                out_w,
-                out_h,
-                rgb.as_mut_ptr(),
-                &mut all_grey,
-                msg.as_mut_ptr().cast(),
-                msg.len(),
-            )
-        };
+    Run {
+        rc,
+        rgb,
+        all_grey: all_grey != 0,
+        message: message(&msg),
     }
-    match rc {
+}
+
+/// Decodes and samples to `out_w × out_h` by nearest neighbour.
+pub(crate) fn decode_sampled(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    out_w: u32,
+    out_h: u32,
+) -> Result<Sampled, DecodeError> {
+    let mut result = run(FAST, data, out_w, out_h);
+    if result.rc == FALLBACK {
+        result = run(FULL, data, out_w, out_h);
+    }
+    match result.rc {
         OK => Ok(Sampled {
             width,
             height,
             sample_width: out_w,
             sample_height: out_h,
-            rgb,
-            all_grey: all_grey != 0,
+            rgb: result.rgb,
+            all_grey: result.all_grey,
         }),
         TRUNCATED => Err(DecodeError::Truncated),
         ALLOC => Err(DecodeError::Corrupt("jpeg: out of memory".into())),
-        _ => Err(DecodeError::Corrupt(format!("jpeg: {}", message(&msg)))),
+        _ => Err(DecodeError::Corrupt(format!("jpeg: {}", result.message))),
     }
 }
 
@@ -134,28 +163,6 @@ mod tests {
 
     use super::*;
     use std::path::{Path, PathBuf};
-
-    type Decoder = unsafe extern "C" fn(*const u8, usize, u32, u32, *mut u8, *mut c_int, *mut c_char, usize) -> c_int;
-
-    fn run(decoder: Decoder, data: &[u8], out_w: u32, out_h: u32) -> (c_int, Vec<u8>, c_int) {
-        let mut rgb = vec![0u8; out_w as usize * out_h as usize * 3];
-        let mut all_grey: c_int = 1;
-        let mut msg = [0u8; 200];
-        // SAFETY: buffers sized as the shim expects.
-        let rc = unsafe {
-            decoder(
-                data.as_ptr(),
-                data.len(),
-                out_w,
-                out_h,
-                rgb.as_mut_ptr(),
-                &mut all_grey,
-                msg.as_mut_ptr().cast(),
-                msg.len(),
-            )
-        };
-        (rc, rgb, all_grey)
-    }
 
     fn jpegs_in(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -182,15 +189,15 @@ mod tests {
             let data = std::fs::read(file).unwrap();
             let (w, h) = dimensions(&data).unwrap();
             for (ow, oh) in [(w, h), (512, 512), (97, 31)] {
-                let (rc_full, rgb_full, grey_full) = run(tsh_jpeg_decode_sampled, &data, ow, oh);
-                let (rc_fast, rgb_fast, grey_fast) = run(tsh_jpeg_decode_sampled_raw, &data, ow, oh);
-                if rc_fast == FALLBACK {
+                let quick = run(FAST, &data, ow, oh);
+                if quick.rc == FALLBACK {
                     continue;
                 }
+                let full = run(FULL, &data, ow, oh);
                 let name = file.display();
-                assert_eq!(rc_fast, rc_full, "{name} at {ow}x{oh}");
-                assert_eq!(grey_fast, grey_full, "{name} at {ow}x{oh}: grey flag");
-                let first_diff = rgb_fast.iter().zip(&rgb_full).position(|(a, b)| a != b);
+                assert_eq!(quick.rc, full.rc, "{name} at {ow}x{oh}");
+                assert_eq!(quick.all_grey, full.all_grey, "{name} at {ow}x{oh}: grey flag");
+                let first_diff = quick.rgb.iter().zip(&full.rgb).position(|(a, b)| a != b);
                 assert_eq!(first_diff, None, "{name} at {ow}x{oh}: first differing byte");
                 fast.push(file.file_name().unwrap().to_string_lossy().into_owned());
             }
