@@ -122,7 +122,7 @@ static uint8_t tsh_cmyk_channel(uint8_t stored_ink, uint8_t stored_black) {
  * source pixel has R == G == B, which is when ImageMagick writes a grey PNM
  * and the reference takes its grey path.
  */
-int tsh_jpeg_decode_sampled(const uint8_t *data, size_t len, uint32_t out_w, uint32_t out_h,
+static int tsh_decode_full(const uint8_t *data, size_t len, uint32_t out_w, uint32_t out_h,
                             uint8_t *out, int *all_grey, char *msg, size_t msg_len) {
   struct jpeg_decompress_struct cinfo;
   struct tsh_error_mgr err;
@@ -247,7 +247,7 @@ int tsh_jpeg_decode_sampled(const uint8_t *data, size_t len, uint32_t out_w, uin
  * Returns TSH_FALLBACK, having written nothing useful, when the image is of
  * another kind, or when it cannot tell cheaply whether every pixel is grey
  * (all sampled pixels grey but some chroma not neutral): the caller then
- * uses tsh_jpeg_decode_sampled.
+ * uses tsh_decode_full.
  */
 #define TSH_SCALEBITS 16
 #define TSH_ONE_HALF ((long)1 << (TSH_SCALEBITS - 1))
@@ -255,7 +255,7 @@ int tsh_jpeg_decode_sampled(const uint8_t *data, size_t len, uint32_t out_w, uin
 
 static inline uint8_t tsh_clamp(int v) { return (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v)); }
 
-int tsh_jpeg_decode_sampled_raw(const uint8_t *data, size_t len, uint32_t out_w, uint32_t out_h,
+static int tsh_decode_fast(const uint8_t *data, size_t len, uint32_t out_w, uint32_t out_h,
                                 uint8_t *out, int *all_grey, char *msg, size_t msg_len) {
   struct jpeg_decompress_struct cinfo;
   struct tsh_error_mgr err;
@@ -453,4 +453,24 @@ int tsh_jpeg_decode_sampled_raw(const uint8_t *data, size_t len, uint32_t out_w,
     return TSH_FALLBACK;
   }
   return TSH_OK;
+}
+
+/* The entry point. mode TSH_MODE_AUTO takes the fast path where it applies
+ * and libjpeg's own conversion otherwise; the other two modes exist so tests
+ * can hold each path against the other. */
+#define TSH_MODE_AUTO 0
+#define TSH_MODE_FULL 1
+#define TSH_MODE_FAST 2
+int tsh_jpeg_decode(const uint8_t *data, size_t len, uint32_t out_w, uint32_t out_h, uint8_t *out, int *all_grey,
+                    char *msg, size_t msg_len, int mode) {
+  int rc = TSH_FALLBACK;
+  if (mode != TSH_MODE_FULL) {
+    *all_grey = 1;
+    rc = tsh_decode_fast(data, len, out_w, out_h, out, all_grey, msg, msg_len);
+  }
+  if (rc == TSH_FALLBACK && mode != TSH_MODE_FAST) {
+    *all_grey = 1;
+    rc = tsh_decode_full(data, len, out_w, out_h, out, all_grey, msg, msg_len);
+  }
+  return rc;
 }

@@ -8,18 +8,6 @@ use std::os::raw::{c_char, c_int};
 
 use crate::decode::{DecodeError, Sampled};
 
-/// The shape of the shim's two sampling decoders.
-type SamplingDecoder = unsafe extern "C" fn(
-    data: *const u8,
-    len: usize,
-    out_w: u32,
-    out_h: u32,
-    out: *mut u8,
-    all_grey: *mut c_int,
-    msg: *mut c_char,
-    msg_len: usize,
-) -> c_int;
-
 extern "C" {
     fn tsh_jpeg_header(
         data: *const u8,
@@ -30,42 +18,37 @@ extern "C" {
         msg: *mut c_char,
         msg_len: usize,
     ) -> c_int;
+    fn tsh_jpeg_decode(
+        data: *const u8,
+        len: usize,
+        out_w: u32,
+        out_h: u32,
+        out: *mut u8,
+        all_grey: *mut c_int,
+        msg: *mut c_char,
+        msg_len: usize,
+        mode: c_int,
+    ) -> c_int;
 }
 
-mod shim {
-    use super::*;
-    extern "C" {
-        /// The fast path: YCbCr 4:2:0 and 4:4:4 only; may answer FALLBACK.
-        pub fn tsh_jpeg_decode_sampled_raw(
-            data: *const u8,
-            len: usize,
-            out_w: u32,
-            out_h: u32,
-            out: *mut u8,
-            all_grey: *mut c_int,
-            msg: *mut c_char,
-            msg_len: usize,
-        ) -> c_int;
-        /// Every JPEG, through libjpeg's own upsampling and colour conversion.
-        pub fn tsh_jpeg_decode_sampled(
-            data: *const u8,
-            len: usize,
-            out_w: u32,
-            out_h: u32,
-            out: *mut u8,
-            all_grey: *mut c_int,
-            msg: *mut c_char,
-            msg_len: usize,
-        ) -> c_int;
-    }
+/// Which conversion path the shim takes.
+#[derive(Clone, Copy)]
+#[repr(i32)]
+enum Mode {
+    /// The fast path where it applies, libjpeg's own conversion otherwise.
+    Auto = 0,
+    /// Only libjpeg's own upsampling and colour conversion.
+    #[cfg(test)]
+    Full = 1,
+    /// Only the fast path (answers FALLBACK where it does not apply).
+    #[cfg(test)]
+    Fast = 2,
 }
-
-const FAST: SamplingDecoder = shim::tsh_jpeg_decode_sampled_raw;
-const FULL: SamplingDecoder = shim::tsh_jpeg_decode_sampled;
 
 const OK: c_int = 0;
 const TRUNCATED: c_int = 2;
 const ALLOC: c_int = 3;
+#[cfg(test)]
 const FALLBACK: c_int = 4;
 
 fn message(buf: &[u8]) -> String {
@@ -103,14 +86,14 @@ struct Run {
     message: String,
 }
 
-fn run(decoder: SamplingDecoder, data: &[u8], out_w: u32, out_h: u32) -> Run {
+fn run(mode: Mode, data: &[u8], out_w: u32, out_h: u32) -> Run {
     let mut rgb = vec![0u8; out_w as usize * out_h as usize * 3];
     let mut all_grey: c_int = 1;
     let mut msg = [0u8; 200];
     // SAFETY: `rgb` holds out_w*out_h*3 bytes, which is what the shim writes;
     // the other pointers are valid for the call and not kept.
     let rc = unsafe {
-        decoder(
+        tsh_jpeg_decode(
             data.as_ptr(),
             data.len(),
             out_w,
@@ -119,6 +102,7 @@ fn run(decoder: SamplingDecoder, data: &[u8], out_w: u32, out_h: u32) -> Run {
             &mut all_grey,
             msg.as_mut_ptr().cast(),
             msg.len(),
+            mode as c_int,
         )
     };
     Run {
@@ -137,10 +121,7 @@ pub(crate) fn decode_sampled(
     out_w: u32,
     out_h: u32,
 ) -> Result<Sampled, DecodeError> {
-    let mut result = run(FAST, data, out_w, out_h);
-    if result.rc == FALLBACK {
-        result = run(FULL, data, out_w, out_h);
-    }
+    let result = run(Mode::Auto, data, out_w, out_h);
     match result.rc {
         OK => Ok(Sampled {
             width,
@@ -189,11 +170,11 @@ mod tests {
             let data = std::fs::read(file).unwrap();
             let (w, h) = dimensions(&data).unwrap();
             for (ow, oh) in [(w, h), (512, 512), (97, 31)] {
-                let quick = run(FAST, &data, ow, oh);
+                let quick = run(Mode::Fast, &data, ow, oh);
                 if quick.rc == FALLBACK {
                     continue;
                 }
-                let full = run(FULL, &data, ow, oh);
+                let full = run(Mode::Full, &data, ow, oh);
                 let name = file.display();
                 assert_eq!(quick.rc, full.rc, "{name} at {ow}x{oh}");
                 assert_eq!(quick.all_grey, full.all_grey, "{name} at {ow}x{oh}: grey flag");
