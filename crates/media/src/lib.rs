@@ -121,7 +121,10 @@ pub fn open_evidence(path: &Path) -> io::Result<File> {
 pub fn analyze_path(path: &Path, options: &AnalyzeOptions, hasher: &mut pdq::Hasher) -> FileAnalysis {
     let mut file = match open_evidence(path) {
         Ok(f) => f,
-        Err(e) => return FileAnalysis::failed(0, MediaError::Io(e.to_string())),
+        Err(e) => {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            return FileAnalysis::failed(size, MediaError::Io(e.to_string()));
+        }
     };
     let declared_size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let read = read_for_analysis(&mut file, declared_size);

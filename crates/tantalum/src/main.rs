@@ -219,8 +219,14 @@ fn progress_bar(total: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} files  {per_sec}  eta {eta}").expect("valid template"),
-    );
+    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} files  {rate}  eta {eta}")
+        .expect("valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} files/s", state.per_sec());
+            },
+        );
+    bar.set_style(style);
     bar
 }
