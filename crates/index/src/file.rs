@@ -182,7 +182,7 @@ pub(crate) fn read(path: &Path) -> Result<Segment, IndexError> {
             positions: section(&map, secs[base + 3], path)?,
         };
         let buckets = 1usize << slice.len;
-        if table.counts.len() != buckets || table.blocks.len() != buckets / 64 || table.positions.len() as u64 != n {
+        if table.counts.len() != buckets || table.blocks.len() != buckets / 16 || table.positions.len() as u64 != n {
             return Err(format_error(path, format!("table {t} has inconsistent sizes")));
         }
         out.push(table);

@@ -90,7 +90,11 @@ impl Default for HammingIndex {
 impl HammingIndex {
     /// Builds an index over `(hash, id)` pairs. Ids should be unique.
     pub fn build(entries: Vec<([u8; 32], u32)>) -> Self {
-        let (hashes, ids): (Vec<Bits>, Vec<u32>) = entries.iter().map(|(h, id)| (bits::from_bytes(h), *id)).unzip();
+        let mut hashes = buf::huge_zeroed::<Bits>(entries.len());
+        for (slot, (h, _)) in hashes.iter_mut().zip(&entries) {
+            *slot = bits::from_bytes(h);
+        }
+        let ids = entries.iter().map(|(_, id)| *id).collect();
         Self::from_segment(Segment::build(hashes, ids))
     }
 
@@ -146,7 +150,8 @@ impl HammingIndex {
         if self.delta.is_empty() && self.removed.is_empty() {
             return;
         }
-        let mut hashes = Vec::with_capacity(self.base.len() + self.delta.len());
+        let mut hashes = buf::huge_zeroed::<Bits>(self.base.len() + self.delta.len());
+        hashes.clear();
         let mut ids = Vec::with_capacity(hashes.capacity());
         for (h, id) in self.base.hashes.iter().zip(self.base.ids.iter()) {
             if !self.removed.contains(id) {

@@ -3,12 +3,13 @@
 //! dense bucket layout (multi-index hashing, Norouzi et al.).
 //!
 //! Bucket layout. A table of b-bit keys has 2^b buckets. Offsets as u32
-//! would cost 4·2^b bytes per table (440 MB for 11 tables at 10M hashes), so
-//! each bucket stores its size in one byte and each block of 64 buckets the
-//! offset of its first entry. A block's 64 sizes are one cache line, so a
-//! lookup still costs one miss. A block with a bucket of 255 or more entries
-//! (near-duplicate clusters, blank images) keeps 65 exact u32 offsets on the
-//! side instead, so skewed data costs memory only where it is skewed.
+//! would cost 4·2^b bytes per table (370 MB for 11 tables at 10M hashes), so
+//! each bucket stores its size in one byte and each block of 16 buckets the
+//! offset of its first entry (1.25 bytes a bucket). A lookup adds at most 15
+//! sizes, two words of byte lanes, and touches one line of sizes. A block
+//! with a bucket of 255 or more entries (near-duplicate clusters, blank
+//! images) keeps 17 exact u32 offsets on the side instead, so skewed data
+//! costs memory only where it is skewed.
 //!
 //! Dedup. A hash within distance r of the query is found in every table
 //! whose substring lies within ⌊r/m⌋ of the query's; it is reported only
@@ -18,19 +19,20 @@
 use rayon::prelude::*;
 
 use crate::bits::{distance, Bits, Slice};
-use crate::buf::Buf;
+use crate::buf::{huge_zeroed, Buf};
 
-const BLOCK: usize = 64;
-const WIDE_FLAG_SHIFT: u32 = 32;
+const BLOCK: usize = 16;
+/// Set in a block's start when the block is wide; the low bits then index `wide`.
+const WIDE: u32 = 1 << 31;
 
 /// One substring's buckets.
 pub(crate) struct Table {
     pub slice: Slice,
-    /// Per block: first position (low 32 bits) and 1 + index into `wide` (high bits; 0 = narrow).
-    pub blocks: Buf<u64>,
+    /// Per block: the position of its first entry, or `WIDE` | its index into `wide`.
+    pub blocks: Buf<u32>,
     /// Per bucket: number of entries (narrow blocks only).
     pub counts: Buf<u8>,
-    /// For wide blocks: 65 cumulative offsets each.
+    /// For wide blocks: 17 cumulative offsets each.
     pub wide: Buf<u32>,
     /// Positions into the segment's hash array, sorted by bucket.
     pub positions: Buf<u32>,
@@ -44,17 +46,17 @@ impl Table {
             sizes[slice.key(h) as usize] += 1;
         }
         let mut blocks = Vec::with_capacity(buckets / BLOCK);
-        let mut counts = vec![0u8; buckets];
+        let mut counts = huge_zeroed::<u8>(buckets);
         let mut wide = Vec::new();
         let mut cursor = vec![0u32; buckets];
         let mut start = 0u32;
         for (b, block) in sizes.chunks_exact(BLOCK).enumerate() {
             let is_wide = block.iter().any(|&s| s >= 255);
-            let mut tag = start as u64;
-            if is_wide {
-                tag |= ((wide.len() / (BLOCK + 1)) as u64 + 1) << WIDE_FLAG_SHIFT;
-            }
-            blocks.push(tag);
+            blocks.push(if is_wide {
+                WIDE | (wide.len() / (BLOCK + 1)) as u32
+            } else {
+                start
+            });
             let mut offset = start;
             for (i, &s) in block.iter().enumerate() {
                 if is_wide {
@@ -71,7 +73,7 @@ impl Table {
             start = offset;
         }
         drop(sizes);
-        let mut positions = vec![0u32; hashes.len()];
+        let mut positions = huge_zeroed::<u32>(hashes.len());
         for (p, h) in hashes.iter().enumerate() {
             let c = &mut cursor[slice.key(h) as usize];
             positions[*c as usize] = p as u32;
@@ -92,14 +94,14 @@ impl Table {
         let key = key as usize;
         let tag = self.blocks[key / BLOCK];
         let within = key % BLOCK;
-        let wide_index = (tag >> WIDE_FLAG_SHIFT) as usize;
-        if wide_index != 0 {
-            let base = (wide_index - 1) * (BLOCK + 1);
+        if tag & WIDE != 0 {
+            let base = (tag & !WIDE) as usize * (BLOCK + 1);
             return (self.wide[base + within] as usize, self.wide[base + within + 1] as usize);
         }
-        let block = &self.counts[key - within..key - within + BLOCK];
-        let before = sum_bytes(&block[..within]);
-        let start = (tag as u32) as usize + before;
+        let block: &[u8; BLOCK] = self.counts[key - within..key - within + BLOCK]
+            .try_into()
+            .expect("a block");
+        let start = tag as usize + sum_before(block, within);
         (start, start + block[within] as usize)
     }
 
@@ -111,18 +113,16 @@ impl Table {
     }
 }
 
-/// Sum of up to 64 bytes, eight at a time in the lanes of a u64.
+/// Sum of the first `within` (0..16) sizes of a block, eight at a time in
+/// the lanes of a u64, without branches.
 #[inline(always)]
-fn sum_bytes(bytes: &[u8]) -> usize {
+fn sum_before(block: &[u8; BLOCK], within: usize) -> usize {
     const PAIRS: u64 = 0x00ff_00ff_00ff_00ff;
-    let mut total = 0u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        let pairs = (w & PAIRS) + ((w >> 8) & PAIRS);
-        total += pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48;
-    }
-    total as usize + chunks.remainder().iter().map(|&b| b as usize).sum::<usize>()
+    let lanes = |w: u64| ((w & PAIRS) + ((w >> 8) & PAIRS)).wrapping_mul(0x0001_0001_0001_0001) >> 48;
+    let keep = |bytes: usize| (!0u64).checked_shl(8 * bytes as u32).map_or(!0, |m| !m);
+    let lo = u64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
+    let hi = u64::from_le_bytes(block[8..].try_into().expect("8 bytes"));
+    (lanes(lo & keep(within.min(8))) + lanes(hi & keep(within.saturating_sub(8)))) as usize
 }
 
 #[inline(always)]
@@ -306,14 +306,14 @@ mod tests {
 
     #[test]
     fn byte_sums() {
-        let bytes: Vec<u8> = (0..64).map(|i| (i * 37 % 256) as u8).collect();
-        for n in 0..=64 {
+        let block: [u8; BLOCK] = std::array::from_fn(|i| (i * 37 % 251) as u8);
+        for n in 0..BLOCK {
             assert_eq!(
-                sum_bytes(&bytes[..n]),
-                bytes[..n].iter().map(|&b| b as usize).sum::<usize>()
+                sum_before(&block, n),
+                block[..n].iter().map(|&b| b as usize).sum::<usize>()
             );
         }
-        assert_eq!(sum_bytes(&[255; 63]), 255 * 63);
+        assert_eq!(sum_before(&[254; BLOCK], 15), 254 * 15);
     }
 
     #[test]
