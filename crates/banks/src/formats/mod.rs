@@ -1,0 +1,192 @@
+//! Hash-list formats: detection, streaming readers and writers.
+//!
+//! Readers yield one [`NewEntry`] (or a [`LineError`] naming the line) at a
+//! time, so a list of any size imports in constant memory. Every field a
+//! reader does not map onto the model is kept in `raw`, and writers use it to
+//! give back what was imported.
+
+mod csvlike;
+mod plain;
+
+use std::io::{BufRead, Write};
+
+use crate::model::{NewEntry, Signal};
+
+pub use plain::guess_64_hex_signal;
+
+/// A list format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One hash per line, optionally `type hash`; also md5sum/sha1sum/sha256sum output.
+    Plain,
+    /// hashdeep / md5deep audit files (`%%%% HASHDEEP-1.0`).
+    Hashdeep,
+    /// CSV with a header naming id, hash and category columns.
+    Csv,
+    /// ThreatExchange / HMA exports: CSV with `signal_type,signal` columns.
+    ThreatExchange,
+}
+
+impl Format {
+    /// Every format, for help texts.
+    pub const ALL: [Format; 4] = [Format::Plain, Format::Hashdeep, Format::Csv, Format::ThreatExchange];
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::Hashdeep => "hashdeep",
+            Format::Csv => "csv",
+            Format::ThreatExchange => "te",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
+            "plain" | "text" | "txt" | "md5sum" | "sha1sum" | "sha256sum" => Some(Format::Plain),
+            "hashdeep" | "md5deep" => Some(Format::Hashdeep),
+            "csv" => Some(Format::Csv),
+            "te" | "threatexchange" | "hma" => Some(Format::ThreatExchange),
+            _ => None,
+        }
+    }
+
+    /// Decides the format from the first bytes of a list.
+    pub fn detect(head: &[u8]) -> Format {
+        let text = String::from_utf8_lossy(head);
+        let text = text.trim_start_matches('\u{feff}');
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if first.starts_with("%%%% hashdeep") || first.starts_with("%%%% md5deep") {
+            return Format::Hashdeep;
+        }
+        if first.contains(',') {
+            let cols: Vec<&str> = first.split(',').map(|c| c.trim().trim_matches('"')).collect();
+            if cols.contains(&"signal_type") && cols.contains(&"signal") {
+                return Format::ThreatExchange;
+            }
+            if cols.iter().any(|c| csvlike::hash_column(c).is_some()) {
+                return Format::Csv;
+            }
+        }
+        Format::Plain
+    }
+}
+
+/// A line that could not be read, by number (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[error("line {line}: {message}")]
+pub struct LineError {
+    /// 1-based line (or record) number.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// How to read a list.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Type of untyped 64-character hashes (PDQ or SHA-256); None = decide from the file.
+    pub signal_64: Option<Signal>,
+    /// Labels added to every entry.
+    pub categories: Vec<String>,
+    /// Recorded as each entry's source.
+    pub source: Option<String>,
+    /// Longest line accepted, in bytes.
+    pub max_line: usize,
+}
+
+/// Longest line accepted by default: no list has lines this long, and a
+/// multi-gigabyte "line" must not be buffered whole.
+pub const DEFAULT_MAX_LINE: usize = 1 << 20;
+
+/// Reads one line into `buf` (without the newline), refusing lines over
+/// `max` bytes without buffering them. Returns Ok(false) at the end.
+pub(crate) fn read_line_limited(input: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> Result<bool, String> {
+    buf.clear();
+    let mut too_long = false;
+    loop {
+        let available = input.fill_buf().map_err(|e| e.to_string())?;
+        if available.is_empty() {
+            if too_long {
+                return Err(format!("line longer than {max} bytes"));
+            }
+            return Ok(!buf.is_empty());
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..i], Some(i + 1)),
+            None => (available, None),
+        };
+        if !too_long {
+            if buf.len() + chunk.len() > max {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(chunk);
+            }
+        }
+        let consumed = done.unwrap_or(available.len());
+        input.consume(consumed);
+        if done.is_some() {
+            if too_long {
+                return Err(format!("line longer than {max} bytes"));
+            }
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(true);
+        }
+    }
+}
+
+/// A streaming reader of entries.
+pub type Entries<'a> = Box<dyn Iterator<Item = Result<NewEntry, LineError>> + 'a>;
+
+/// Reads a list of the given format.
+pub fn read<'a>(format: Format, input: Box<dyn BufRead + 'a>, options: ReadOptions) -> Entries<'a> {
+    let options = ReadOptions {
+        max_line: if options.max_line == 0 {
+            DEFAULT_MAX_LINE
+        } else {
+            options.max_line
+        },
+        ..options
+    };
+    match format {
+        Format::Plain => Box::new(plain::PlainReader::new(input, options)),
+        Format::Hashdeep => Box::new(plain::HashdeepReader::new(input, options)),
+        Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvReader::new(input, options, format)),
+    }
+}
+
+/// Writes entries one at a time in some format.
+pub trait EntryWriter {
+    /// Writes one entry.
+    fn write(&mut self, entry: &NewEntry) -> std::io::Result<()>;
+    /// Flushes what is buffered; call once after the last entry.
+    fn finish(&mut self) -> std::io::Result<()>;
+}
+
+/// A writer of the given format.
+pub fn writer<'a>(format: Format, out: Box<dyn Write + 'a>) -> Box<dyn EntryWriter + 'a> {
+    match format {
+        Format::Plain => Box::new(plain::PlainWriter { out }),
+        Format::Hashdeep => Box::new(plain::HashdeepWriter::new(out)),
+        Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvWriter::new(out, format)),
+    }
+}
+
+/// The entries' categories plus the import's own labels, without repeats.
+pub(crate) fn merge_categories(mut own: Vec<String>, extra: &[String]) -> Vec<String> {
+    for c in extra {
+        if !own.contains(c) {
+            own.push(c.clone());
+        }
+    }
+    own
+}

@@ -1,0 +1,353 @@
+//! The embedded store: one SQLite database in the store directory. Imports
+//! run in one transaction, so a list applies whole or not at all.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::formats::LineError;
+use crate::model::{BankInfo, BankKind, Entry, NewEntry};
+use crate::BankError;
+
+/// How many bad lines an import report lists (all are counted).
+pub const MAX_REPORTED_ERRORS: usize = 20;
+
+/// Settings for a new bank.
+#[derive(Debug, Clone)]
+pub struct BankOptions {
+    /// Flag or known-file filter.
+    pub kind: BankKind,
+    /// A hit here removes the query's other hits.
+    pub suppress: bool,
+    /// Largest PDQ distance that matches.
+    pub max_distance: u32,
+    /// Lowest PDQ quality matched.
+    pub quality_floor: u8,
+}
+
+impl Default for BankOptions {
+    fn default() -> Self {
+        BankOptions {
+            kind: BankKind::Flag,
+            suppress: false,
+            max_distance: pdq::DEFAULT_MATCH_DISTANCE,
+            quality_floor: pdq::DEFAULT_QUALITY_THRESHOLD,
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ImportReport {
+    /// Entries read from the list.
+    pub read: u64,
+    /// New entries stored.
+    pub added: u64,
+    /// Entries already in the bank (same type and hash), left as they were.
+    pub duplicates: u64,
+    /// Lines that could not be read.
+    pub bad: u64,
+    /// The first of them.
+    pub errors: Vec<LineError>,
+    /// Whether the import was applied (only when nothing was bad).
+    pub applied: bool,
+}
+
+/// The store directory and its database.
+pub struct Store {
+    dir: PathBuf,
+    db: Connection,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn kind_name(kind: BankKind) -> &'static str {
+    match kind {
+        BankKind::Flag => "flag",
+        BankKind::Known => "known",
+    }
+}
+
+impl Store {
+    /// Opens (creating when needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, BankError> {
+        std::fs::create_dir_all(dir).map_err(|e| BankError::io(dir, e))?;
+        let path = dir.join("banks.sqlite");
+        let db = Connection::open(&path).map_err(|e| BankError::db(&path, e))?;
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             CREATE TABLE IF NOT EXISTS banks (
+                 name TEXT PRIMARY KEY,
+                 kind TEXT NOT NULL,
+                 suppress INTEGER NOT NULL,
+                 max_distance INTEGER NOT NULL,
+                 quality_floor INTEGER NOT NULL,
+                 created INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS entries (
+                 id INTEGER PRIMARY KEY,
+                 bank TEXT NOT NULL REFERENCES banks(name) ON DELETE CASCADE,
+                 signal TEXT NOT NULL,
+                 hash TEXT NOT NULL,
+                 categories TEXT NOT NULL,
+                 external_id TEXT,
+                 source TEXT,
+                 raw TEXT NOT NULL,
+                 added INTEGER NOT NULL,
+                 UNIQUE (bank, signal, hash));
+             CREATE INDEX IF NOT EXISTS entries_by_hash ON entries(signal, hash);",
+        )
+        .map_err(|e| BankError::db(&path, e))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            db,
+        })
+    }
+
+    /// The store directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn db_error(&self, e: rusqlite::Error) -> BankError {
+        BankError::db(&self.dir.join("banks.sqlite"), e)
+    }
+
+    /// Creates a bank; an error if it exists.
+    pub fn create_bank(&self, name: &str, options: &BankOptions) -> Result<(), BankError> {
+        if name.is_empty() || name.contains(['/', '\\', '\0']) {
+            return Err(BankError::BadName(name.to_string()));
+        }
+        if self.bank(name)?.is_some() {
+            return Err(BankError::Exists(name.to_string()));
+        }
+        self.db
+            .execute(
+                "INSERT INTO banks (name, kind, suppress, max_distance, quality_floor, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![name, kind_name(options.kind), options.suppress, options.max_distance, options.quality_floor, now()],
+            )
+            .map_err(|e| self.db_error(e))?;
+        Ok(())
+    }
+
+    /// A bank's settings and counts.
+    pub fn bank(&self, name: &str) -> Result<Option<BankInfo>, BankError> {
+        let row = self
+            .db
+            .query_row(
+                "SELECT name, kind, suppress, max_distance, quality_floor, created FROM banks WHERE name = ?1",
+                params![name],
+                |r| {
+                    Ok(BankInfo {
+                        name: r.get(0)?,
+                        kind: if r.get::<_, String>(1)? == "known" {
+                            BankKind::Known
+                        } else {
+                            BankKind::Flag
+                        },
+                        suppress: r.get(2)?,
+                        max_distance: r.get(3)?,
+                        quality_floor: r.get(4)?,
+                        counts: Vec::new(),
+                        created: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.db_error(e))?;
+        let Some(mut info) = row else { return Ok(None) };
+        let mut stmt = self
+            .db
+            .prepare("SELECT signal, COUNT(*) FROM entries WHERE bank = ?1 GROUP BY signal ORDER BY signal")
+            .map_err(|e| self.db_error(e))?;
+        info.counts = stmt
+            .query_map(params![name], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(|e| self.db_error(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.db_error(e))?;
+        Ok(Some(info))
+    }
+
+    /// Every bank, by name.
+    pub fn banks(&self) -> Result<Vec<BankInfo>, BankError> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT name FROM banks ORDER BY name")
+            .map_err(|e| self.db_error(e))?;
+        let names: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| self.db_error(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.db_error(e))?;
+        names.iter().filter_map(|n| self.bank(n).transpose()).collect()
+    }
+
+    /// Deletes a bank and its entries; returns how many entries went.
+    pub fn remove_bank(&self, name: &str) -> Result<u64, BankError> {
+        let info = self
+            .bank(name)?
+            .ok_or_else(|| BankError::NoSuchBank(name.to_string()))?;
+        self.db
+            .execute("DELETE FROM banks WHERE name = ?1", params![name])
+            .map_err(|e| self.db_error(e))?;
+        Ok(info.counts.iter().map(|c| c.1).sum())
+    }
+
+    /// Imports entries into a bank in one transaction: applied only when no
+    /// line was bad. Entries already in the bank are counted as duplicates.
+    pub fn import(
+        &mut self,
+        bank: &str,
+        entries: impl Iterator<Item = Result<NewEntry, LineError>>,
+    ) -> Result<ImportReport, BankError> {
+        if self.bank(bank)?.is_none() {
+            return Err(BankError::NoSuchBank(bank.to_string()));
+        }
+        let path = self.dir.join("banks.sqlite");
+        let tx = self.db.transaction().map_err(|e| BankError::db(&path, e))?;
+        let mut report = ImportReport::default();
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO entries (bank, signal, hash, categories, external_id, source, raw, added)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(|e| BankError::db(&path, e))?;
+            let added_at = now();
+            for item in entries {
+                match item {
+                    Ok(e) => {
+                        report.read += 1;
+                        if report.bad > 0 {
+                            continue; // nothing will be applied; keep counting errors only
+                        }
+                        let categories = serde_json::to_string(&e.categories).expect("strings serialise");
+                        let raw = serde_json::to_string(&e.raw).expect("JSON values serialise");
+                        let changed = insert
+                            .execute(params![
+                                bank,
+                                e.signal,
+                                e.hash,
+                                categories,
+                                e.external_id,
+                                e.source,
+                                raw,
+                                added_at
+                            ])
+                            .map_err(|err| BankError::db(&path, err))?;
+                        if changed == 1 {
+                            report.added += 1;
+                        } else {
+                            report.duplicates += 1;
+                        }
+                    }
+                    Err(err) => {
+                        report.bad += 1;
+                        if report.errors.len() < MAX_REPORTED_ERRORS {
+                            report.errors.push(err);
+                        }
+                    }
+                }
+            }
+        }
+        if report.bad == 0 {
+            tx.commit().map_err(|e| BankError::db(&path, e))?;
+            report.applied = true;
+        } else {
+            tx.rollback().map_err(|e| BankError::db(&path, e))?;
+            report.added = 0;
+            report.duplicates = 0;
+        }
+        Ok(report)
+    }
+
+    /// Calls `f` for every entry of the given banks (all when empty), in id order,
+    /// without holding them in memory.
+    pub fn for_each_entry(
+        &self,
+        banks: &[String],
+        mut f: impl FnMut(Entry) -> Result<(), BankError>,
+    ) -> Result<(), BankError> {
+        let columns = "id, bank, signal, hash, categories, external_id, source, raw, added";
+        let (sql, filter) = if banks.is_empty() {
+            (format!("SELECT {columns} FROM entries ORDER BY id"), Vec::new())
+        } else {
+            let marks = vec!["?"; banks.len()].join(",");
+            (
+                format!("SELECT {columns} FROM entries WHERE bank IN ({marks}) ORDER BY id"),
+                banks.to_vec(),
+            )
+        };
+        let mut stmt = self.db.prepare(&sql).map_err(|e| self.db_error(e))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(filter.iter()))
+            .map_err(|e| self.db_error(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.db_error(e))? {
+            let bank: String = r.get(1).map_err(|e| self.db_error(e))?;
+            let get_text = |i: usize| r.get::<_, Option<String>>(i).map_err(|e| self.db_error(e));
+            let categories: Vec<String> = serde_json::from_str(&get_text(4)?.unwrap_or_default()).unwrap_or_default();
+            let raw = serde_json::from_str(&get_text(7)?.unwrap_or_default()).unwrap_or_default();
+            f(Entry {
+                id: r.get::<_, i64>(0).map_err(|e| self.db_error(e))? as u32,
+                bank,
+                entry: NewEntry {
+                    signal: get_text(2)?.unwrap_or_default(),
+                    hash: get_text(3)?.unwrap_or_default(),
+                    categories,
+                    external_id: get_text(5)?,
+                    source: get_text(6)?,
+                    raw,
+                },
+                added: r.get(8).map_err(|e| self.db_error(e))?,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// One entry by id.
+    pub fn entry(&self, id: u32) -> Result<Option<Entry>, BankError> {
+        let mut found = None;
+        let sql = "SELECT bank, signal, hash, categories, external_id, source, raw, added FROM entries WHERE id = ?1";
+        let row = self
+            .db
+            .query_row(sql, params![id as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            })
+            .optional()
+            .map_err(|e| self.db_error(e))?;
+        if let Some((bank, signal, hash, categories, external_id, source, raw, added)) = row {
+            found = Some(Entry {
+                id,
+                bank,
+                entry: NewEntry {
+                    signal,
+                    hash,
+                    categories: serde_json::from_str(&categories).unwrap_or_default(),
+                    external_id,
+                    source,
+                    raw: serde_json::from_str(&raw).unwrap_or_default(),
+                },
+                added,
+            });
+        }
+        Ok(found)
+    }
+}

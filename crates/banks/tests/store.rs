@@ -1,0 +1,213 @@
+//! The store and matching: all-or-nothing imports, duplicates, per-bank
+//! distances, quality floors, suppressing banks, dihedral matching.
+
+use std::io::Cursor;
+
+use banks::formats;
+use banks::{BankKind, BankOptions, Format, MatchOptions, Matcher, Query, ReadOptions, Store};
+
+const PDQ_A: &str = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22";
+const PDQ_A_ROT90: &str = "f0a10efd51c83d429053d48d0fffbc52e34e0e17ada956a9d29685211ea9e58f";
+const MD5: &str = "900150983cd24fb0d6963f7d28e17f72";
+
+fn import(store: &mut Store, bank: &str, text: &str) -> banks::ImportReport {
+    let entries = formats::read(
+        Format::detect(text.as_bytes()),
+        Box::new(Cursor::new(text.as_bytes().to_vec())),
+        ReadOptions::default(),
+    );
+    store.import(bank, entries).unwrap()
+}
+
+/// The hash with `bits` distinct bits flipped.
+fn flip(hex: &str, bits: usize) -> pdq::Hash256 {
+    let mut bytes = *pdq::Hash256::from_hex(hex).unwrap().as_bytes();
+    for k in 0..bits {
+        bytes[(k * 7) / 8] ^= 1 << ((k * 7) % 8);
+    }
+    pdq::Hash256::from_bytes(bytes)
+}
+
+fn pdq_query(hash: pdq::Hash256, quality: Option<u8>) -> Query {
+    Query {
+        pdq: Some((hash, quality)),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn imports_apply_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.create_bank("ncmec", &BankOptions::default()).unwrap();
+    let report = import(&mut store, "ncmec", &format!("pdq {PDQ_A}\n{MD5}\n{MD5}\n"));
+    assert!(report.applied);
+    assert_eq!((report.read, report.added, report.duplicates), (3, 2, 1));
+
+    let bad = import(&mut store, "ncmec", &format!("sha1 {}\nnonsense\n", "ab".repeat(20)));
+    assert!(!bad.applied);
+    assert_eq!(bad.bad, 1);
+    assert_eq!(bad.errors[0].line, 2);
+    let info = store.bank("ncmec").unwrap().unwrap();
+    assert_eq!(
+        info.counts,
+        vec![("md5".to_string(), 1), ("pdq".to_string(), 1)],
+        "the bad import left nothing behind"
+    );
+
+    assert!(store.create_bank("ncmec", &BankOptions::default()).is_err());
+    assert!(store.import("missing", std::iter::empty()).is_err());
+    assert_eq!(store.remove_bank("ncmec").unwrap(), 2);
+    assert!(store.banks().unwrap().is_empty());
+}
+
+#[test]
+fn entries_survive_reopening_and_export_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!("id,pdq,category\nx1,{PDQ_A},ncmec:A1\n");
+    {
+        let mut store = Store::open(dir.path()).unwrap();
+        store.create_bank("list", &BankOptions::default()).unwrap();
+        assert!(import(&mut store, "list", &text).applied);
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let mut out = Vec::new();
+    {
+        let mut w = formats::writer(Format::Csv, Box::new(&mut out));
+        store
+            .for_each_entry(&["list".into()], |e| {
+                w.write(&e.entry).map_err(|err| banks::BankError::Io {
+                    path: "-".into(),
+                    source: err,
+                })
+            })
+            .unwrap();
+        w.finish().unwrap();
+    }
+    assert_eq!(String::from_utf8(out).unwrap(), text);
+}
+
+#[test]
+fn matching_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .create_bank(
+            "strict",
+            &BankOptions {
+                max_distance: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    store.create_bank("loose", &BankOptions::default()).unwrap();
+    store
+        .create_bank(
+            "nsrl",
+            &BankOptions {
+                kind: BankKind::Known,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    import(&mut store, "strict", &format!("pdq {PDQ_A}\n"));
+    import(&mut store, "loose", &format!("pdq {PDQ_A}\n{MD5}\n"));
+    import(&mut store, "nsrl", &format!("{MD5}\n"));
+    let matcher = Matcher::load(&store, &[]).unwrap();
+    let mut scratch = index::Scratch::default();
+    let run = |q: &Query, o: &MatchOptions, s: &mut index::Scratch| matcher.match_query(q, o, s);
+
+    let near = run(
+        &pdq_query(flip(PDQ_A, 20), Some(90)),
+        &MatchOptions::default(),
+        &mut scratch,
+    );
+    assert_eq!(
+        near.iter().map(|h| (h.bank.as_str(), h.distance)).collect::<Vec<_>>(),
+        vec![("loose", 20)]
+    );
+    let close = run(
+        &pdq_query(flip(PDQ_A, 5), Some(90)),
+        &MatchOptions::default(),
+        &mut scratch,
+    );
+    assert_eq!(close.len(), 2, "both banks within their own distance");
+    let narrowed = run(
+        &pdq_query(flip(PDQ_A, 20), None),
+        &MatchOptions { max_distance: Some(8) },
+        &mut scratch,
+    );
+    assert!(narrowed.is_empty());
+    let low_quality = run(
+        &pdq_query(flip(PDQ_A, 5), Some(30)),
+        &MatchOptions::default(),
+        &mut scratch,
+    );
+    assert!(low_quality.is_empty(), "quality below the floor is not matched");
+
+    let digest = Query {
+        md5: Some(<[u8; 16]>::try_from(hex(MD5)).unwrap()),
+        ..Default::default()
+    };
+    let hits = run(&digest, &MatchOptions::default(), &mut scratch);
+    assert_eq!(hits.len(), 2);
+    assert!(hits.iter().any(|h| h.bank == "nsrl" && h.known_file));
+
+    // Dihedral: the rotated image's hash finds the original only when asked.
+    let rotated = pdq::Hash256::from_hex(PDQ_A_ROT90).unwrap();
+    assert!(run(&pdq_query(rotated, None), &MatchOptions::default(), &mut scratch).is_empty());
+    let mut variants = [rotated; 8];
+    variants[3] = pdq::Hash256::from_hex(PDQ_A).unwrap(); // what hashing the rotated file yields as rotate270
+    let q = Query {
+        pdq: Some((rotated, None)),
+        dihedral: Some(variants),
+        ..Default::default()
+    };
+    assert_eq!(run(&q, &MatchOptions::default(), &mut scratch).len(), 2);
+}
+
+#[test]
+fn a_suppressing_bank_removes_the_other_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.create_bank("list", &BankOptions::default()).unwrap();
+    store
+        .create_bank(
+            "false-positives",
+            &BankOptions {
+                suppress: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    import(&mut store, "list", &format!("pdq {PDQ_A}\n"));
+    import(&mut store, "false-positives", &format!("pdq {PDQ_A}\n"));
+    let matcher = Matcher::load(&store, &[]).unwrap();
+    let hits = matcher.match_query(
+        &pdq_query(flip(PDQ_A, 3), None),
+        &MatchOptions::default(),
+        &mut Default::default(),
+    );
+    assert_eq!(
+        hits.iter().map(|h| h.bank.as_str()).collect::<Vec<_>>(),
+        vec!["false-positives"]
+    );
+    let only_list = Matcher::load(&store, &["list".into()]).unwrap();
+    assert_eq!(
+        only_list
+            .match_query(
+                &pdq_query(flip(PDQ_A, 3), None),
+                &MatchOptions::default(),
+                &mut Default::default()
+            )
+            .len(),
+        1
+    );
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
