@@ -2,6 +2,7 @@
 //! shares it. This binary parses arguments, drives the library crates and
 //! formats their results; the work itself lives in the libraries.
 
+mod banks_cli;
 mod output;
 mod walk;
 
@@ -22,10 +23,15 @@ use walk::Entry;
 
 /// Exit code when some input could not be read or decoded.
 const EXIT_SOME_FAILED: u8 = 1;
+/// Exit code when the command could not do its job at all.
+const EXIT_TROUBLE: u8 = 2;
 
 #[derive(Parser)]
 #[command(name = "tantalum", version, about = "Find known CSAM by hash and map who shares it")]
 struct Cli {
+    /// The bank store (default: $TANTALUM_STORE, else the platform's data directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +44,12 @@ enum Command {
     /// symbolic links inside them are not followed. Exit status: 0 when every
     /// file was read, 1 when some failed, 2 on usage errors.
     Hash(HashArgs),
+    /// Manage hash banks: import, export, create, list, stats, remove.
+    #[command(subcommand)]
+    Bank(banks_cli::BankCommand),
+    /// Match hashes or files against the banks. Exit status: 0 when something
+    /// matched, 1 when nothing did, 2 on errors.
+    Match(banks_cli::MatchArgs),
 }
 
 #[derive(clap::Args)]
@@ -64,14 +76,17 @@ struct HashArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let store = || banks_cli::store_dir(cli.store.clone());
     let result = match cli.command {
         Command::Hash(args) => run_hash(args),
+        Command::Bank(command) => store().and_then(|dir| banks_cli::run_bank(&dir, command)),
+        Command::Match(args) => store().and_then(|dir| banks_cli::run_match(&dir, args)),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("tantalum: {e:#}");
-            ExitCode::from(EXIT_SOME_FAILED)
+            ExitCode::from(EXIT_TROUBLE)
         }
     }
 }

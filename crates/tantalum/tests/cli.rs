@@ -324,3 +324,75 @@ fn table_output_for_people() {
         "no progress or summary when stderr is not a terminal"
     );
 }
+
+fn tantalum_in(store: &Path, args: &[&str], cwd: &Path) -> Output {
+    let mut full = vec!["--store", store.to_str().unwrap()];
+    full.extend_from_slice(args);
+    tantalum(&full, cwd)
+}
+
+#[test]
+fn bank_import_match_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let list = dir.path().join("list.csv");
+    fs::write(&list, format!("id,pdq,category\nk1,{},ncmec:A1\n", SAMPLE_JPEGS[0].1)).unwrap();
+    let out = tantalum_in(
+        &store,
+        &["bank", "import", "hotline", list.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A file is hashed, then matched; its near copies too.
+    let images = samples();
+    let out = tantalum_in(
+        &store,
+        &["match", "--json", "street-730x411.jpg", "street-grey.gif", "notes.txt"],
+        &images,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let hits = json_lines(&out);
+    assert_eq!(hits.len(), 2, "the text file matches nothing and prints nothing");
+    assert_eq!(hits[0]["bank"], "hotline");
+    assert_eq!(hits[0]["distance"], 0);
+    assert_eq!(hits[0]["query_path"], "street-730x411.jpg");
+    assert_eq!(hits[0]["entry_hash"], SAMPLE_JPEGS[0].1);
+    assert_eq!(hits[0]["categories"][0], "ncmec:A1");
+    assert_eq!(hits[0]["signal"], "pdq");
+    assert!(hits[1]["distance"].as_u64().unwrap() > 0);
+
+    // A bare hash; no hit exits 1 like grep.
+    let out = tantalum_in(&store, &["match", "--json", SAMPLE_JPEGS[1].1], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let out = tantalum_in(&store, &["match", "--max-distance", "5", "street-grey.gif"], &images);
+    assert_eq!(out.status.code(), Some(1));
+
+    // Export gives back what came in.
+    let out = tantalum_in(&store, &["bank", "export", "hotline", "--format", "csv"], dir.path());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        fs::read_to_string(&list).unwrap()
+    );
+}
+
+#[test]
+fn bad_list_imports_nothing_and_names_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let list = dir.path().join("list.txt");
+    fs::write(
+        &list,
+        "900150983cd24fb0d6963f7d28e17f72\nnot a hash\n900150983cd24fb0d6963f7d28e17f7\n",
+    )
+    .unwrap();
+    let out = tantalum_in(&store, &["bank", "import", "b", list.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("list.txt:2:") && err.contains("list.txt:3:"), "{err}");
+    assert!(err.contains("nothing was imported"));
+    let out = tantalum_in(&store, &["bank", "stats", "b", "--json"], dir.path());
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["counts"].as_array().unwrap().len(), 0);
+}

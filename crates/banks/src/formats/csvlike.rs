@@ -121,9 +121,9 @@ impl<'a> CsvReader<'a> {
         let mut te_type = None;
         let mut te_signal = None;
         for (col, val) in self.header.iter().zip(record.iter()) {
-            if self.format == Format::ThreatExchange && col == "signal_type" {
+            if col == "signal_type" {
                 te_type = Some(val.to_string());
-            } else if self.format == Format::ThreatExchange && col == "signal" {
+            } else if col == "signal" {
                 te_signal = Some(val.to_string());
             } else if let (Format::Csv, Some(signal)) = (self.format, hash_column(col)) {
                 if !val.is_empty() {
@@ -137,7 +137,7 @@ impl<'a> CsvReader<'a> {
                 raw.insert(col.clone(), Value::String(val.to_string()));
             }
         }
-        if self.format == Format::ThreatExchange {
+        if te_type.is_some() || te_signal.is_some() {
             match (te_type, te_signal) {
                 (Some(t), Some(s)) if !t.is_empty() && !s.is_empty() => hashes.push((Signal::parse(&t), s)),
                 _ => {
@@ -218,14 +218,12 @@ impl<'a> CsvWriter<'a> {
         }
     }
 
+    /// For entries from other formats, which may be of any type: a type column says which.
     fn default_header(&self) -> Vec<String> {
-        match self.format {
-            Format::ThreatExchange => ["id", "signal_type", "signal", "category"],
-            _ => ["id", "signal_type", "hash", "category"],
-        }
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+        ["id", "signal_type", "signal", "category"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     fn flush_row(&mut self) -> std::io::Result<()> {
@@ -246,11 +244,10 @@ impl<'a> CsvWriter<'a> {
         let header = self.header.clone().expect("set above");
         let categories = first.categories.join(";");
         let field = |col: &str| -> String {
-            let generic = own_header.as_ref() != Some(&header);
             if col == "signal_type" {
                 return first.signal.clone();
             }
-            if col == "signal" || (generic && col == "hash") {
+            if col == "signal" {
                 return first.hash.clone();
             }
             if let Some(s) = hash_column(col) {

@@ -1,0 +1,456 @@
+//! `tantalum bank ...` and `tantalum match`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use banks::{formats, BankKind, BankOptions, Format, MatchOptions, Matcher, Query, ReadOptions, Signal, Store};
+use serde::Serialize;
+
+/// Where the store lives: `--store`, else `TANTALUM_STORE`, else the
+/// platform's data directory.
+pub fn store_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = flag {
+        return Ok(dir);
+    }
+    if let Some(dir) = std::env::var_os("TANTALUM_STORE").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(data).join("tantalum"));
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => Ok(PathBuf::from(home).join(".local/share/tantalum")),
+        None => bail!("no store: give --store DIR or set TANTALUM_STORE"),
+    }
+}
+
+fn open_store(dir: &Path) -> Result<Store> {
+    Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))
+}
+
+#[derive(clap::Subcommand)]
+pub enum BankCommand {
+    /// Import a hash list into a bank (created when missing). The format is
+    /// detected from the content unless --format says it; the import applies
+    /// whole or not at all, and bad lines are listed with their numbers.
+    Import {
+        /// The bank.
+        name: String,
+        /// The list ("-" for standard input).
+        file: PathBuf,
+        /// plain, hashdeep, csv or te (ThreatExchange/HMA `signal_type,signal`).
+        #[arg(long)]
+        format: Option<String>,
+        /// Label added to every entry, tagged with its scheme (`caid:A`, `ncmec:A1`); repeatable.
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        /// What untyped 64-character hashes are: pdq or sha256 (default: decided from the list).
+        #[arg(long)]
+        signal: Option<String>,
+        /// Recorded as each entry's source (default: the file name).
+        #[arg(long)]
+        source: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a bank in a list format.
+    Export {
+        /// The bank.
+        name: String,
+        /// plain, hashdeep, csv or te.
+        #[arg(long)]
+        format: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Create an empty bank.
+    Create {
+        /// The bank.
+        name: String,
+        /// A hit here removes a query's other hits (a list of false positives).
+        #[arg(long)]
+        suppress: bool,
+        /// Known-good files (NSRL-like): hits filter, never flag.
+        #[arg(long)]
+        known: bool,
+        /// Largest PDQ distance that matches.
+        #[arg(long, default_value_t = pdq::DEFAULT_MATCH_DISTANCE)]
+        max_distance: u32,
+        /// Lowest PDQ quality matched, on query and entry.
+        #[arg(long, default_value_t = pdq::DEFAULT_QUALITY_THRESHOLD)]
+        quality_floor: u8,
+    },
+    /// List the banks.
+    List {
+        /// JSON Lines, one bank per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A bank's settings and entry counts.
+    Stats {
+        /// The bank.
+        name: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a bank and its entries.
+    Remove {
+        /// The bank.
+        name: String,
+    },
+}
+
+fn format_named(name: &str) -> Result<Format> {
+    Format::from_name(name).with_context(|| {
+        let known: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown format {name:?} (known: {})", known.join(", "))
+    })
+}
+
+pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
+    match command {
+        BankCommand::Import {
+            name,
+            file,
+            format,
+            categories,
+            signal,
+            source,
+            json,
+        } => {
+            let mut store = open_store(store)?;
+            let input: Box<dyn BufRead> = if file.as_os_str() == "-" {
+                Box::new(BufReader::with_capacity(1 << 20, std::io::stdin()))
+            } else {
+                let f = File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+                Box::new(BufReader::with_capacity(1 << 20, f))
+            };
+            let mut input = input;
+            let format = match format {
+                Some(f) => format_named(&f)?,
+                None => Format::detect(
+                    input
+                        .fill_buf()
+                        .with_context(|| format!("reading {}", file.display()))?,
+                ),
+            };
+            let signal_64 = match signal.as_deref() {
+                None => None,
+                Some(s) => match Signal::parse(s) {
+                    sig @ (Signal::Pdq | Signal::Sha256) => Some(sig),
+                    _ => bail!("--signal takes pdq or sha256"),
+                },
+            };
+            if store.bank(&name)?.is_none() {
+                store.create_bank(&name, &BankOptions::default())?;
+            }
+            let source = source.or_else(|| file.file_name().map(|n| n.to_string_lossy().into_owned()));
+            let options = ReadOptions {
+                signal_64,
+                categories,
+                source,
+                max_line: 0,
+            };
+            let report = store.import(&name, formats::read(format, input, options))?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else if report.applied {
+                println!(
+                    "{}: imported {} entries into {name} ({} new, {} already there) as {}",
+                    file.display(),
+                    report.read,
+                    report.added,
+                    report.duplicates,
+                    format.name()
+                );
+            } else {
+                for e in &report.errors {
+                    eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+                }
+                if report.bad as usize > report.errors.len() {
+                    eprintln!("... and {} more bad lines", report.bad as usize - report.errors.len());
+                }
+                eprintln!("{}: {} bad lines; nothing was imported", file.display(), report.bad);
+            }
+            Ok(if report.applied {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        BankCommand::Export { name, format, out } => {
+            let store = open_store(store)?;
+            let format = format_named(&format)?;
+            if store.bank(&name)?.is_none() {
+                bail!("no bank named {name:?}");
+            }
+            let sink: Box<dyn Write> = match &out {
+                Some(path) => Box::new(BufWriter::new(
+                    File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => Box::new(BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut writer = formats::writer(format, sink);
+            let io = |e: std::io::Error| banks::BankError::Io {
+                path: "output".into(),
+                source: e,
+            };
+            store.for_each_entry(std::slice::from_ref(&name), |e| writer.write(&e.entry).map_err(io))?;
+            writer.finish().context("writing the export")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BankCommand::Create {
+            name,
+            suppress,
+            known,
+            max_distance,
+            quality_floor,
+        } => {
+            let store = open_store(store)?;
+            let kind = if known { BankKind::Known } else { BankKind::Flag };
+            store.create_bank(
+                &name,
+                &BankOptions {
+                    kind,
+                    suppress,
+                    max_distance,
+                    quality_floor,
+                },
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        BankCommand::List { json } => {
+            let store = open_store(store)?;
+            let banks = store.banks()?;
+            if json {
+                for b in &banks {
+                    println!("{}", serde_json::to_string(b)?);
+                }
+            } else {
+                println!(
+                    "{:<24} {:<6} {:>8} {:>5} {:>12}  SIGNALS",
+                    "BANK", "KIND", "SUPPRESS", "DIST", "ENTRIES"
+                );
+                for b in &banks {
+                    let total: u64 = b.counts.iter().map(|c| c.1).sum();
+                    let signals: Vec<String> = b.counts.iter().map(|(s, n)| format!("{s}:{n}")).collect();
+                    let kind = if b.kind == BankKind::Known { "known" } else { "flag" };
+                    let suppress = if b.suppress { "yes" } else { "no" };
+                    println!(
+                        "{:<24} {kind:<6} {suppress:>8} {:>5} {total:>12}  {}",
+                        b.name,
+                        b.max_distance,
+                        signals.join(" ")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BankCommand::Stats { name, json } => {
+            let store = open_store(store)?;
+            let info = store.bank(&name)?.with_context(|| format!("no bank named {name:?}"))?;
+            if json {
+                println!("{}", serde_json::to_string(&info)?);
+            } else {
+                println!("bank           {}", info.name);
+                println!(
+                    "kind           {}",
+                    if info.kind == BankKind::Known {
+                        "known files (filter)"
+                    } else {
+                        "flag"
+                    }
+                );
+                println!("suppress       {}", info.suppress);
+                println!("max distance   {}", info.max_distance);
+                println!("quality floor  {}", info.quality_floor);
+                for (signal, n) in &info.counts {
+                    println!("{signal:<14} {n}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BankCommand::Remove { name } => {
+            let store = open_store(store)?;
+            let removed = store.remove_bank(&name)?;
+            eprintln!("removed bank {name} and its {removed} entries");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct MatchArgs {
+    /// PDQ hashes, digests (MD5, SHA-1, SHA-256; a 64-character hash is tried as
+    /// PDQ and SHA-256 unless prefixed `pdq:` or `sha256:`), or files to hash first.
+    #[arg(required = true)]
+    queries: Vec<String>,
+    /// JSON Lines, one object per hit; a query without hits prints nothing.
+    #[arg(long)]
+    json: bool,
+    /// Match against these banks only (repeatable; default: all).
+    #[arg(long = "bank")]
+    banks: Vec<String>,
+    /// Largest PDQ distance, replacing every bank's own.
+    #[arg(long)]
+    max_distance: Option<u32>,
+    /// Also match the 8 rotations and flips of each image.
+    #[arg(long)]
+    dihedral: bool,
+}
+
+/// One hit in `tantalum match --json`.
+#[derive(Serialize)]
+struct HitRecord<'a> {
+    query: &'a str,
+    query_path: Option<&'a str>,
+    bank: &'a str,
+    entry_id: u32,
+    external_id: Option<&'a str>,
+    entry_hash: &'a str,
+    signal: &'a str,
+    distance: u32,
+    categories: &'a [String],
+    known_file: bool,
+}
+
+fn hex_bytes<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    if hex.len() != 2 * N || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// A query from a hash given on the command line.
+fn query_from_hash(arg: &str) -> Result<(String, Query)> {
+    let (prefix, hex) = match arg.split_once(':') {
+        Some((p, h)) => (Some(Signal::parse(p)), h.trim().to_ascii_lowercase()),
+        None => (None, arg.trim().to_ascii_lowercase()),
+    };
+    let mut q = Query::default();
+    let typed = prefix.is_some();
+    match (prefix, hex.len()) {
+        (Some(Signal::Pdq), _) | (None, 64) if hex_bytes::<32>(&hex).is_some() => {
+            q.pdq = Some((pdq::Hash256::from_hex(&hex)?, None));
+            if !typed {
+                q.sha256 = hex_bytes(&hex);
+            }
+        }
+        (Some(Signal::Sha256), _) => q.sha256 = Some(hex_bytes(&hex).context("a SHA-256 has 64 hex digits")?),
+        (Some(Signal::Md5), _) | (None, 32) => q.md5 = Some(hex_bytes(&hex).context("an MD5 has 32 hex digits")?),
+        (Some(Signal::Sha1), _) | (None, 40) => q.sha1 = Some(hex_bytes(&hex).context("a SHA-1 has 40 hex digits")?),
+        _ => bail!("{arg:?} is neither a file nor a PDQ hash or digest"),
+    }
+    Ok((hex, q))
+}
+
+pub fn run_match(store: &Path, args: MatchArgs) -> Result<ExitCode> {
+    let store = open_store(store)?;
+    let matcher = Matcher::load(&store, &args.banks)?;
+    let options = MatchOptions {
+        max_distance: args.max_distance,
+    };
+    let analyze = media::AnalyzeOptions {
+        dihedral: args.dihedral,
+        ..Default::default()
+    };
+    let mut hasher = pdq::Hasher::new();
+    let mut scratch = index::Scratch::default();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let table = !args.json;
+    if table && std::io::stdout().is_terminal() {
+        writeln!(
+            out,
+            "{:<40} {:<16} {:>4} {:<7} {:<10} CATEGORIES",
+            "QUERY", "BANK", "DIST", "SIGNAL", "ENTRY"
+        )?;
+    }
+    let mut any_hit = false;
+    let mut failures = 0;
+    for arg in &args.queries {
+        let path = Path::new(arg);
+        let mut queries: Vec<(String, Option<String>, Query)> = Vec::new();
+        if path.is_file() {
+            let a = media::analyze_path(path, &analyze, &mut hasher);
+            if let Some(e) = &a.error {
+                eprintln!("tantalum: {arg}: {e}");
+                failures += 1;
+            }
+            let Some(d) = a.digests else { continue };
+            let q = Query {
+                pdq: a.pdq.map(|p| (p.hash, Some(p.quality))),
+                dihedral: a.dihedral,
+                md5: Some(d.md5),
+                sha1: Some(d.sha1),
+                sha256: Some(d.sha256),
+            };
+            let shown = a.pdq.map(|p| p.hash.to_hex()).unwrap_or_else(|| media::hex(&d.sha256));
+            queries.push((shown, Some(arg.clone()), q));
+        } else {
+            match query_from_hash(arg) {
+                Ok((hex, q)) => queries.push((hex, None, q)),
+                Err(e) => {
+                    eprintln!("tantalum: {e:#}");
+                    failures += 1;
+                }
+            }
+        }
+        for (shown, query_path, q) in queries {
+            for hit in matcher.match_query(&q, &options, &mut scratch) {
+                any_hit = true;
+                let entry = store.entry(hit.entry_id)?.context("entry vanished during matching")?;
+                let record = HitRecord {
+                    query: &shown,
+                    query_path: query_path.as_deref(),
+                    bank: &hit.bank,
+                    entry_id: hit.entry_id,
+                    external_id: entry.entry.external_id.as_deref(),
+                    entry_hash: &entry.entry.hash,
+                    signal: hit.signal.name(),
+                    distance: hit.distance,
+                    categories: &entry.entry.categories,
+                    known_file: hit.known_file,
+                };
+                if args.json {
+                    serde_json::to_writer(&mut out, &record)?;
+                    writeln!(out)?;
+                } else {
+                    let q = query_path.as_deref().unwrap_or(&shown);
+                    writeln!(
+                        out,
+                        "{q:<40} {:<16} {:>4} {:<7} {:<10} {}",
+                        hit.bank,
+                        hit.distance,
+                        hit.signal.name(),
+                        entry
+                            .entry
+                            .external_id
+                            .clone()
+                            .unwrap_or_else(|| format!("#{}", hit.entry_id)),
+                        entry.entry.categories.join(",")
+                    )?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    // grep's convention: 0 = something matched, 1 = nothing did, 2 = trouble.
+    Ok(if failures > 0 {
+        ExitCode::from(2)
+    } else if any_hit {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
