@@ -11,11 +11,13 @@ use memmap2::Mmap;
 /// # Safety
 /// Implement only for types with those two properties.
 pub unsafe trait Plain: Copy + 'static {}
-// SAFETY: integers and arrays of them have no padding and no invalid values.
+// SAFETY: integers and arrays of them have no padding and no invalid values;
+// Bits and Line are such arrays whose size is a multiple of their alignment.
 unsafe impl Plain for u8 {}
 unsafe impl Plain for u32 {}
 unsafe impl Plain for u64 {}
-unsafe impl Plain for [u64; 4] {}
+unsafe impl Plain for crate::bits::Bits {}
+unsafe impl Plain for crate::segment::Line {}
 
 /// A read-only array, owned or mapped.
 pub enum Buf<T: Plain> {

@@ -4,7 +4,7 @@
 //! Layout (little-endian):
 //! - magic `TNTLMIH\0`, format version u32, table count u32, entry count u64;
 //! - one (offset u64, length u64) per section: hashes, ids, then for each
-//!   table blocks, counts, wide, positions; one (start u32, len u32) per table;
+//!   table its bucket lines, wide offsets and positions; one (start u32, len u32) per table;
 //! - an FNV-1a checksum of all header bytes before it;
 //! - the sections, each at a 64-byte aligned offset.
 
@@ -17,12 +17,13 @@ use memmap2::Mmap;
 
 use crate::bits::Slice;
 use crate::buf::{Buf, Plain};
-use crate::segment::{Segment, Table};
+use crate::segment::{Segment, Table, PER_LINE};
 use crate::IndexError;
 
 const MAGIC: &[u8; 8] = b"TNTLMIH\0";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const ALIGN: u64 = 64;
+const SECTIONS_PER_TABLE: usize = 3;
 
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
@@ -50,8 +51,7 @@ fn sections(seg: &Segment) -> Vec<(&[u8], u64)> {
         (seg.ids.as_bytes(), seg.ids.len() as u64),
     ];
     for t in &seg.tables {
-        out.push((t.blocks.as_bytes(), t.blocks.len() as u64));
-        out.push((t.counts.as_bytes(), t.counts.len() as u64));
+        out.push((t.lines.as_bytes(), t.lines.len() as u64));
         out.push((t.wide.as_bytes(), t.wide.len() as u64));
         out.push((t.positions.as_bytes(), t.positions.len() as u64));
     }
@@ -59,7 +59,7 @@ fn sections(seg: &Segment) -> Vec<(&[u8], u64)> {
 }
 
 fn header_len(tables: usize) -> u64 {
-    let raw = 24 + (2 + 4 * tables as u64) * 16 + tables as u64 * 8 + 8;
+    let raw = 24 + (2 + SECTIONS_PER_TABLE as u64 * tables as u64) * 16 + tables as u64 * 8 + 8;
     raw.div_ceil(ALIGN) * ALIGN
 }
 
@@ -143,7 +143,7 @@ pub(crate) fn read(path: &Path) -> Result<Segment, IndexError> {
     }
     let n = r.u64().ok_or_else(truncated)?;
     let mut secs = Vec::new();
-    for _ in 0..2 + 4 * tables {
+    for _ in 0..2 + SECTIONS_PER_TABLE * tables {
         secs.push((
             r.u64().ok_or_else(truncated)? as usize,
             r.u64().ok_or_else(truncated)? as usize,
@@ -173,16 +173,15 @@ pub(crate) fn read(path: &Path) -> Result<Segment, IndexError> {
     }
     let mut out = Vec::with_capacity(tables);
     for (t, slice) in slices.into_iter().enumerate() {
-        let base = 2 + 4 * t;
+        let base = 2 + SECTIONS_PER_TABLE * t;
         let table = Table {
             slice,
-            blocks: section(&map, secs[base], path)?,
-            counts: section(&map, secs[base + 1], path)?,
-            wide: section(&map, secs[base + 2], path)?,
-            positions: section(&map, secs[base + 3], path)?,
+            lines: section(&map, secs[base], path)?,
+            wide: section(&map, secs[base + 1], path)?,
+            positions: section(&map, secs[base + 2], path)?,
         };
         let buckets = 1usize << slice.len;
-        if table.counts.len() != buckets || table.blocks.len() != buckets / 16 || table.positions.len() as u64 != n {
+        if table.lines.len() != buckets.div_ceil(PER_LINE) || table.positions.len() as u64 != n {
             return Err(format_error(path, format!("table {t} has inconsistent sizes")));
         }
         out.push(table);
