@@ -201,3 +201,84 @@ fn a_huge_line_is_refused_without_buffering_it() {
     assert!(results[0].as_ref().unwrap_err().message.contains("longer than"));
     assert_eq!(results[1].as_ref().unwrap().hash, MD5);
 }
+
+#[test]
+fn vics_v13_case_wrapped_and_v20_flat() {
+    let v13 = format!(
+        r#"{{"odata.metadata":"http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Cases","value":[{{"CaseNumber":"C-1","TotalMediaFiles":"2","Media":[
+            {{"MediaID":1,"Category":1,"MD5":"{}","SHA1":"{}","IsPrecategorized":"true","Miniature":"AAAA","MediaFiles":[{{"FileName":"a.jpg"}}]}},
+            {{"MediaID":2,"Category":null,"PhotoDNA":"c29tZSBiYXNlNjQ=","VictimIdentified":"false"}}
+        ]}}]}}"#,
+        MD5.to_uppercase(),
+        SHA1.to_uppercase()
+    );
+    assert_eq!(Format::detect(v13.as_bytes()), Format::Vics);
+    let entries = round_trip(Format::Vics, &v13);
+    let got: Vec<(&str, &str, Option<&str>)> = entries
+        .iter()
+        .map(|e| (e.signal.as_str(), e.hash.as_str(), e.external_id.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("md5", MD5, Some("1")),
+            ("sha1", SHA1, Some("1")),
+            ("photodna", "c29tZSBiYXNlNjQ=", Some("2"))
+        ]
+    );
+    assert_eq!(entries[0].categories, vec!["vics:1"]);
+    assert!(entries[2].categories.is_empty());
+    assert_eq!(
+        entries[0].raw["IsPrecategorized"], "true",
+        "string flags kept as they came"
+    );
+    assert!(!entries[0].raw.contains_key("Miniature"), "thumbnails are never stored");
+    assert_eq!(entries[0].raw["vics_case"]["CaseNumber"], "C-1");
+    let exported = export(Format::Vics, &entries);
+    assert!(!exported.contains("Miniature"));
+    assert!(exported.contains("\"MediaFiles\":[{\"FileName\":\"a.jpg\"}]"));
+
+    let v20 = format!(
+        r#"{{"@odata.context":"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media","value":[{{"MediaID":7,"Category":2,"MD5":"{MD5}"}}]}}"#
+    );
+    let options = ReadOptions {
+        category_scheme: Some("vics-us".into()),
+        ..Default::default()
+    };
+    let e = read(Format::Vics, &v20, options).remove(0).unwrap();
+    assert_eq!(e.categories, vec!["vics-us:2"]);
+    assert_eq!(e.external_id.as_deref(), Some("7"));
+}
+
+#[test]
+fn truncated_or_malformed_vics_is_an_error() {
+    let truncated = format!(r#"{{"value":[{{"MediaID":1,"MD5":"{MD5}"}},{{"MediaID":2,"MD5":"#);
+    let results = read(Format::Vics, &truncated, ReadOptions::default());
+    assert!(
+        results
+            .iter()
+            .any(|r| r.as_ref().is_err_and(|e| e.message.contains("truncated"))),
+        "{results:?}"
+    );
+    let not_vics = read(Format::Vics, r#"{"something":"else"}"#, ReadOptions::default());
+    assert!(not_vics[0].is_err());
+    let bad_hash = read(
+        Format::Vics,
+        r#"{"value":[{"MediaID":3,"MD5":"xyz"}]}"#,
+        ReadOptions::default(),
+    );
+    assert!(bad_hash[0].as_ref().unwrap_err().message.contains("media 3"));
+}
+
+#[test]
+fn other_lists_export_as_vics() {
+    let entries = ok(Format::Plain, &format!("{MD5}\nsha1 {SHA1}\n"));
+    let exported = export(Format::Vics, &entries);
+    let back = ok(Format::Vics, &exported);
+    assert_eq!(
+        back.iter()
+            .map(|e| (e.signal.as_str(), e.hash.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("md5", MD5), ("sha1", SHA1)]
+    );
+}

@@ -41,7 +41,7 @@ pub enum BankCommand {
         name: String,
         /// The list ("-" for standard input).
         file: PathBuf,
-        /// plain, hashdeep, csv or te (ThreatExchange/HMA `signal_type,signal`).
+        /// plain, hashdeep, csv, te (ThreatExchange/HMA `signal_type,signal`) or vics (Project VIC JSON).
         #[arg(long)]
         format: Option<String>,
         /// Label added to every entry, tagged with its scheme (`caid:A`, `ncmec:A1`); repeatable.
@@ -53,6 +53,9 @@ pub enum BankCommand {
         /// Recorded as each entry's source (default: the file name).
         #[arg(long)]
         source: Option<String>,
+        /// Scheme of the list's own numeric categories (VICS default: `vics`; e.g. `vics-us`, `vics-ca`).
+        #[arg(long)]
+        category_scheme: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -61,7 +64,7 @@ pub enum BankCommand {
     Export {
         /// The bank.
         name: String,
-        /// plain, hashdeep, csv or te.
+        /// plain, hashdeep, csv, te or vics.
         #[arg(long)]
         format: String,
         /// Output file (default: standard output).
@@ -122,10 +125,11 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
             categories,
             signal,
             source,
+            category_scheme,
             json,
         } => {
             let mut store = open_store(store)?;
-            let input: Box<dyn BufRead> = if file.as_os_str() == "-" {
+            let input: Box<dyn BufRead + Send> = if file.as_os_str() == "-" {
                 Box::new(BufReader::with_capacity(1 << 20, std::io::stdin()))
             } else {
                 let f = File::open(&file).with_context(|| format!("opening {}", file.display()))?;
@@ -156,6 +160,7 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
                 categories,
                 source,
                 max_line: 0,
+                category_scheme,
             };
             let report = store.import(&name, formats::read(format, input, options))?;
             if json {

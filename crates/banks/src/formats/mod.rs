@@ -7,6 +7,7 @@
 
 mod csvlike;
 mod plain;
+mod vics;
 
 use std::io::{BufRead, Write};
 
@@ -25,11 +26,19 @@ pub enum Format {
     Csv,
     /// ThreatExchange / HMA exports: CSV with `signal_type,signal` columns.
     ThreatExchange,
+    /// Project VIC VICS JSON, v1.3 (case-wrapped) or v2.0 (flat).
+    Vics,
 }
 
 impl Format {
     /// Every format, for help texts.
-    pub const ALL: [Format; 4] = [Format::Plain, Format::Hashdeep, Format::Csv, Format::ThreatExchange];
+    pub const ALL: [Format; 5] = [
+        Format::Plain,
+        Format::Hashdeep,
+        Format::Csv,
+        Format::ThreatExchange,
+        Format::Vics,
+    ];
 
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
@@ -38,6 +47,7 @@ impl Format {
             Format::Hashdeep => "hashdeep",
             Format::Csv => "csv",
             Format::ThreatExchange => "te",
+            Format::Vics => "vics",
         }
     }
 
@@ -48,6 +58,7 @@ impl Format {
             "hashdeep" | "md5deep" => Some(Format::Hashdeep),
             "csv" => Some(Format::Csv),
             "te" | "threatexchange" | "hma" => Some(Format::ThreatExchange),
+            "vics" | "projectvic" | "json" => Some(Format::Vics),
             _ => None,
         }
     }
@@ -56,6 +67,9 @@ impl Format {
     pub fn detect(head: &[u8]) -> Format {
         let text = String::from_utf8_lossy(head);
         let text = text.trim_start_matches('\u{feff}');
+        if text.trim_start().starts_with('{') {
+            return Format::Vics;
+        }
         let first = text
             .lines()
             .find(|l| !l.trim().is_empty())
@@ -99,6 +113,8 @@ pub struct ReadOptions {
     pub source: Option<String>,
     /// Longest line accepted, in bytes.
     pub max_line: usize,
+    /// Scheme that numeric categories in the list belong to (VICS: `vics`, or e.g. `vics-us`).
+    pub category_scheme: Option<String>,
 }
 
 /// Longest line accepted by default: no list has lines this long, and a
@@ -145,10 +161,10 @@ pub(crate) fn read_line_limited(input: &mut dyn BufRead, buf: &mut Vec<u8>, max:
 }
 
 /// A streaming reader of entries.
-pub type Entries<'a> = Box<dyn Iterator<Item = Result<NewEntry, LineError>> + 'a>;
+pub type Entries = Box<dyn Iterator<Item = Result<NewEntry, LineError>>>;
 
 /// Reads a list of the given format.
-pub fn read<'a>(format: Format, input: Box<dyn BufRead + 'a>, options: ReadOptions) -> Entries<'a> {
+pub fn read(format: Format, input: Box<dyn BufRead + Send>, options: ReadOptions) -> Entries {
     let options = ReadOptions {
         max_line: if options.max_line == 0 {
             DEFAULT_MAX_LINE
@@ -161,6 +177,7 @@ pub fn read<'a>(format: Format, input: Box<dyn BufRead + 'a>, options: ReadOptio
         Format::Plain => Box::new(plain::PlainReader::new(input, options)),
         Format::Hashdeep => Box::new(plain::HashdeepReader::new(input, options)),
         Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvReader::new(input, options, format)),
+        Format::Vics => Box::new(vics::VicsReader::new(input, options)),
     }
 }
 
@@ -178,6 +195,7 @@ pub fn writer<'a>(format: Format, out: Box<dyn Write + 'a>) -> Box<dyn EntryWrit
         Format::Plain => Box::new(plain::PlainWriter { out }),
         Format::Hashdeep => Box::new(plain::HashdeepWriter::new(out)),
         Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvWriter::new(out, format)),
+        Format::Vics => Box::new(vics::VicsWriter::new(out)),
     }
 }
 
