@@ -282,3 +282,59 @@ fn other_lists_export_as_vics() {
         vec![("md5", MD5), ("sha1", SHA1)]
     );
 }
+
+#[test]
+fn ncmec_xml() {
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<queryResult xmlns="https://hashsharing.ncmec.org/HashSharing/v2">
+  <images count="2" maxTimestamp="2024-01-01T00:00:00Z">
+    <image>
+      <id>abc</id>
+      <member id="42">Example &amp; Co</member>
+      <timestamp>2024-01-01T00:00:00Z</timestamp>
+      <classification>A1</classification>
+      <fingerprints><md5>{}</md5><pdq>{PDQ_A}</pdq><netclean>AbCd</netclean></fingerprints>
+    </image>
+    <deletedImage><id>old</id><member id="42"/></deletedImage>
+  </images>
+  <videos count="1" maxTimestamp="2024-01-01T00:00:00Z">
+    <video><id>v1</id><member id="7">Other</member><fingerprints><md5>{MD5}</md5><tmk_pdqf>QUJD</tmk_pdqf></fingerprints></video>
+  </videos>
+</queryResult>
+"#,
+        MD5.to_uppercase()
+    );
+    assert_eq!(Format::detect(xml.as_bytes()), Format::Ncmec);
+    let entries = round_trip(Format::Ncmec, &xml);
+    let got: Vec<(&str, &str, Option<&str>)> = entries
+        .iter()
+        .map(|e| (e.signal.as_str(), e.hash.as_str(), e.external_id.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("md5", MD5, Some("42-abc")),
+            ("pdq", PDQ_A, Some("42-abc")),
+            ("netclean", "AbCd", Some("42-abc")),
+            ("md5", MD5, Some("7-v1")),
+            ("tmk_pdqf", "QUJD", Some("7-v1")),
+        ]
+    );
+    assert_eq!(entries[0].categories, vec!["ncmec:A1"]);
+    assert_eq!(entries[0].raw["ncmec_member"], "Example & Co");
+    assert_eq!(entries[3].raw["ncmec_entry_type"], "video");
+}
+
+#[test]
+fn truncated_ncmec_xml_is_an_error() {
+    let xml =
+        format!("<queryResult><images><image><id>a</id><member id=\"1\">x</member><fingerprints><md5>{MD5}</md5>");
+    let results = read(Format::Ncmec, &xml, ReadOptions::default());
+    assert!(
+        results
+            .iter()
+            .any(|r| r.as_ref().is_err_and(|e| e.message.contains("truncated"))),
+        "{results:?}"
+    );
+}

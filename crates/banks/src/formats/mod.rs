@@ -6,6 +6,7 @@
 //! give back what was imported.
 
 mod csvlike;
+mod ncmec;
 mod plain;
 mod vics;
 
@@ -28,6 +29,8 @@ pub enum Format {
     ThreatExchange,
     /// Project VIC VICS JSON, v1.3 (case-wrapped) or v2.0 (flat).
     Vics,
+    /// NCMEC hash-sharing XML.
+    Ncmec,
 }
 
 impl Format {
@@ -48,6 +51,7 @@ impl Format {
             Format::Csv => "csv",
             Format::ThreatExchange => "te",
             Format::Vics => "vics",
+            Format::Ncmec => "ncmec",
         }
     }
 
@@ -59,6 +63,7 @@ impl Format {
             "csv" => Some(Format::Csv),
             "te" | "threatexchange" | "hma" => Some(Format::ThreatExchange),
             "vics" | "projectvic" | "json" => Some(Format::Vics),
+            "ncmec" | "xml" => Some(Format::Ncmec),
             _ => None,
         }
     }
@@ -69,6 +74,9 @@ impl Format {
         let text = text.trim_start_matches('\u{feff}');
         if text.trim_start().starts_with('{') {
             return Format::Vics;
+        }
+        if text.trim_start().starts_with('<') {
+            return Format::Ncmec;
         }
         let first = text
             .lines()
@@ -178,6 +186,7 @@ pub fn read(format: Format, input: Box<dyn BufRead + Send>, options: ReadOptions
         Format::Hashdeep => Box::new(plain::HashdeepReader::new(input, options)),
         Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvReader::new(input, options, format)),
         Format::Vics => Box::new(vics::VicsReader::new(input, options)),
+        Format::Ncmec => Box::new(ncmec::NcmecReader::new(input, options)),
     }
 }
 
@@ -196,6 +205,7 @@ pub fn writer<'a>(format: Format, out: Box<dyn Write + 'a>) -> Box<dyn EntryWrit
         Format::Hashdeep => Box::new(plain::HashdeepWriter::new(out)),
         Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvWriter::new(out, format)),
         Format::Vics => Box::new(vics::VicsWriter::new(out)),
+        Format::Ncmec => Box::new(ncmec::NcmecWriter::new(out)),
     }
 }
 
