@@ -338,3 +338,60 @@ fn truncated_ncmec_xml_is_an_error() {
         "{results:?}"
     );
 }
+
+#[test]
+fn nsrl_rds_v3_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("RDS.db");
+    {
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(&format!(
+            "CREATE TABLE METADATA (sha256 TEXT, sha1 TEXT, md5 TEXT, crc32 TEXT, file_name TEXT, file_size INTEGER, package_id INTEGER);
+             INSERT INTO METADATA VALUES ('{}', '{}', '{}', NULL, 'kernel32.dll', 1024, 5);
+             INSERT INTO METADATA VALUES (NULL, '{}', NULL, NULL, 'readme.txt', 10, 6);",
+            SHA256.to_uppercase(),
+            SHA1.to_uppercase(),
+            MD5.to_uppercase(),
+            SHA1
+        ))
+        .unwrap();
+    }
+    let head = std::fs::read(&path).unwrap();
+    assert_eq!(Format::detect(&head[..64]), Format::Nsrl);
+    let entries: Vec<NewEntry> = formats::read_nsrl(&path, ReadOptions::default())
+        .map(|r| r.unwrap())
+        .collect();
+    let got: Vec<(&str, &str)> = entries.iter().map(|e| (e.signal.as_str(), e.hash.as_str())).collect();
+    assert_eq!(
+        got,
+        vec![("sha256", SHA256), ("sha1", SHA1), ("md5", MD5), ("sha1", SHA1)]
+    );
+    assert_eq!(entries[0].categories, vec!["nsrl:known"]);
+    assert_eq!(entries[3].raw["file_name"], "readme.txt");
+
+    let out = dir.path().join("export.db");
+    let mut w = formats::NsrlWriter::create(&out).unwrap();
+    for e in &entries {
+        formats::EntryWriter::write(&mut w, e).unwrap();
+    }
+    formats::EntryWriter::finish(&mut w).unwrap();
+    let again: Vec<NewEntry> = formats::read_nsrl(&out, ReadOptions::default())
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        again
+            .iter()
+            .map(|e| (e.signal.as_str(), e.hash.as_str(), &e.raw["file_name"]))
+            .collect::<Vec<_>>(),
+        entries
+            .iter()
+            .map(|e| (e.signal.as_str(), e.hash.as_str(), &e.raw["file_name"]))
+            .collect::<Vec<_>>()
+    );
+    let not_nsrl = dir.path().join("x.db");
+    std::fs::write(&not_nsrl, b"hello").unwrap();
+    assert!(formats::read_nsrl(&not_nsrl, ReadOptions::default())
+        .next()
+        .unwrap()
+        .is_err());
+}

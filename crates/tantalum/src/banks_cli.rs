@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use banks::formats::EntryWriter;
 use banks::{formats, BankKind, BankOptions, Format, MatchOptions, Matcher, Query, ReadOptions, Signal, Store};
 use serde::Serialize;
 
@@ -152,7 +153,19 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
                 },
             };
             if store.bank(&name)?.is_none() {
-                store.create_bank(&name, &BankOptions::default())?;
+                // NSRL lists known software: such a bank filters, never flags.
+                let kind = if format == Format::Nsrl {
+                    BankKind::Known
+                } else {
+                    BankKind::Flag
+                };
+                store.create_bank(
+                    &name,
+                    &BankOptions {
+                        kind,
+                        ..Default::default()
+                    },
+                )?;
             }
             let source = source.or_else(|| file.file_name().map(|n| n.to_string_lossy().into_owned()));
             let options = ReadOptions {
@@ -162,7 +175,15 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
                 max_line: 0,
                 category_scheme,
             };
-            let report = store.import(&name, formats::read(format, input, options))?;
+            let entries = if format == Format::Nsrl {
+                if file.as_os_str() == "-" {
+                    bail!("an NSRL database is read from a file, not standard input");
+                }
+                formats::read_nsrl(&file, options)
+            } else {
+                formats::read(format, input, options)
+            };
+            let report = store.import(&name, entries)?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else if report.applied {
@@ -194,6 +215,18 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
             let format = format_named(&format)?;
             if store.bank(&name)?.is_none() {
                 bail!("no bank named {name:?}");
+            }
+            if format == Format::Nsrl {
+                let path = out.as_ref().context("an NSRL export is a database: give --out FILE")?;
+                let mut writer =
+                    formats::NsrlWriter::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                let io = |e: std::io::Error| banks::BankError::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                };
+                store.for_each_entry(std::slice::from_ref(&name), |e| writer.write(&e.entry).map_err(io))?;
+                writer.finish().with_context(|| format!("writing {}", path.display()))?;
+                return Ok(ExitCode::SUCCESS);
             }
             let sink: Box<dyn Write> = match &out {
                 Some(path) => Box::new(BufWriter::new(

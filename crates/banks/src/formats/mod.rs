@@ -7,8 +7,11 @@
 
 mod csvlike;
 mod ncmec;
+mod nsrl;
 mod plain;
 mod vics;
+
+pub use nsrl::{read_nsrl, NsrlWriter};
 
 use std::io::{BufRead, Write};
 
@@ -31,6 +34,9 @@ pub enum Format {
     Vics,
     /// NCMEC hash-sharing XML.
     Ncmec,
+    /// NIST NSRL RDS v3 (a SQLite database): a known-file bank. Read from a
+    /// path with [`read_nsrl`], written with [`NsrlWriter`].
+    Nsrl,
 }
 
 impl Format {
@@ -52,6 +58,7 @@ impl Format {
             Format::ThreatExchange => "te",
             Format::Vics => "vics",
             Format::Ncmec => "ncmec",
+            Format::Nsrl => "nsrl",
         }
     }
 
@@ -64,12 +71,16 @@ impl Format {
             "te" | "threatexchange" | "hma" => Some(Format::ThreatExchange),
             "vics" | "projectvic" | "json" => Some(Format::Vics),
             "ncmec" | "xml" => Some(Format::Ncmec),
+            "nsrl" | "rds" | "rdsv3" => Some(Format::Nsrl),
             _ => None,
         }
     }
 
     /// Decides the format from the first bytes of a list.
     pub fn detect(head: &[u8]) -> Format {
+        if head.starts_with(b"SQLite format 3\0") {
+            return Format::Nsrl;
+        }
         let text = String::from_utf8_lossy(head);
         let text = text.trim_start_matches('\u{feff}');
         if text.trim_start().starts_with('{') {
@@ -187,6 +198,10 @@ pub fn read(format: Format, input: Box<dyn BufRead + Send>, options: ReadOptions
         Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvReader::new(input, options, format)),
         Format::Vics => Box::new(vics::VicsReader::new(input, options)),
         Format::Ncmec => Box::new(ncmec::NcmecReader::new(input, options)),
+        Format::Nsrl => Box::new(std::iter::once(Err(LineError {
+            line: 0,
+            message: "an NSRL database is read from its path (read_nsrl), not a stream".into(),
+        }))),
     }
 }
 
@@ -198,9 +213,10 @@ pub trait EntryWriter {
     fn finish(&mut self) -> std::io::Result<()>;
 }
 
-/// A writer of the given format.
+/// A writer of the given format; NSRL databases are written with [`NsrlWriter`].
 pub fn writer<'a>(format: Format, out: Box<dyn Write + 'a>) -> Box<dyn EntryWriter + 'a> {
     match format {
+        Format::Nsrl => Box::new(plain::PlainWriter { out }),
         Format::Plain => Box::new(plain::PlainWriter { out }),
         Format::Hashdeep => Box::new(plain::HashdeepWriter::new(out)),
         Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvWriter::new(out, format)),
