@@ -46,6 +46,9 @@ pub enum BankError {
     /// Not a usable bank name.
     #[error("{0:?} is not a usable bank name")]
     BadName(String),
+    /// The PDQ index file could not be written or read.
+    #[error("PDQ index: {0}")]
+    Index(String),
 }
 
 impl BankError {

@@ -1,10 +1,14 @@
 //! Matching queries against the banks: exact digests, and PDQ within each
 //! bank's distance with quality floors, optional dihedral variants, and
 //! suppressing banks.
+//!
+//! Digests are looked up in the store's SQL index and PDQ hashes in the
+//! store's mapped index file, so loading a matcher costs nothing however
+//! large the banks; only hits are looked up row by row.
 
 use std::collections::HashMap;
 
-use index::{DigestSet, HammingIndex, Scratch};
+use index::{HammingIndex, Scratch};
 
 use crate::model::{BankInfo, BankKind, Signal};
 use crate::store::Store;
@@ -47,118 +51,76 @@ pub struct MatchOptions {
     pub max_distance: Option<u32>,
 }
 
-/// The banks loaded for matching.
-pub struct Matcher {
-    banks: Vec<BankInfo>,
-    bank_of: HashMap<u32, u16>,
+/// The banks selected for matching.
+pub struct Matcher<'s> {
+    store: &'s Store,
+    banks: HashMap<String, BankInfo>,
     pdq: HammingIndex,
-    md5: DigestSet<16>,
-    sha1: DigestSet<20>,
-    sha256: DigestSet<32>,
 }
 
-fn hex_array<const N: usize>(hex: &str) -> Option<[u8; N]> {
-    if hex.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
-        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(out)
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl Matcher {
-    /// Loads the named banks (all when empty) from the store.
-    pub fn load(store: &Store, banks: &[String]) -> Result<Matcher, BankError> {
-        let mut infos = Vec::new();
+impl<'s> Matcher<'s> {
+    /// Matches against the named banks (all when empty).
+    pub fn load(store: &'s Store, banks: &[String]) -> Result<Matcher<'s>, BankError> {
+        let mut infos = HashMap::new();
         if banks.is_empty() {
-            infos = store.banks()?;
+            for b in store.banks()? {
+                infos.insert(b.name.clone(), b);
+            }
         } else {
             for name in banks {
-                infos.push(store.bank(name)?.ok_or_else(|| BankError::NoSuchBank(name.clone()))?);
+                let info = store.bank(name)?.ok_or_else(|| BankError::NoSuchBank(name.clone()))?;
+                infos.insert(name.clone(), info);
             }
         }
-        let slot: HashMap<String, u16> = infos
-            .iter()
-            .enumerate()
-            .map(|(i, b)| (b.name.clone(), i as u16))
-            .collect();
-        let names: Vec<String> = infos.iter().map(|b| b.name.clone()).collect();
-        let mut bank_of = HashMap::new();
-        let mut pdq_entries = Vec::new();
-        let (mut md5, mut sha1, mut sha256) = (DigestSet::new(), DigestSet::new(), DigestSet::new());
-        store.for_each_entry(&names, |e| {
-            bank_of.insert(e.id, slot[&e.bank]);
-            match Signal::parse(&e.entry.signal) {
-                Signal::Pdq => {
-                    if let Some(h) = hex_array::<32>(&e.entry.hash) {
-                        pdq_entries.push((h, e.id));
-                    }
-                }
-                Signal::Md5 => {
-                    if let Some(h) = hex_array(&e.entry.hash) {
-                        md5.add(h, e.id);
-                    }
-                }
-                Signal::Sha1 => {
-                    if let Some(h) = hex_array(&e.entry.hash) {
-                        sha1.add(h, e.id);
-                    }
-                }
-                Signal::Sha256 => {
-                    if let Some(h) = hex_array(&e.entry.hash) {
-                        sha256.add(h, e.id);
-                    }
-                }
-                Signal::Other(_) => {}
-            }
-            Ok(())
-        })?;
         Ok(Matcher {
+            store,
             banks: infos,
-            bank_of,
-            pdq: HammingIndex::build(pdq_entries),
-            md5,
-            sha1,
-            sha256,
+            pdq: store.pdq_index()?,
         })
     }
 
-    /// The banks loaded.
-    pub fn banks(&self) -> &[BankInfo] {
-        &self.banks
+    /// The banks selected, by name.
+    pub fn banks(&self) -> impl Iterator<Item = &BankInfo> {
+        self.banks.values()
     }
 
-    fn hit(&self, id: u32, signal: Signal, distance: u32) -> Option<MatchHit> {
-        let bank = &self.banks[*self.bank_of.get(&id)? as usize];
+    fn hit(&self, id: u32, bank: String, signal: Signal, distance: u32) -> Option<MatchHit> {
+        let info = self.banks.get(&bank)?;
         Some(MatchHit {
             entry_id: id,
-            bank: bank.name.clone(),
+            bank,
             signal,
             distance,
-            known_file: bank.kind == BankKind::Known,
+            known_file: info.kind == BankKind::Known,
         })
     }
 
     /// Every hit for one query.
-    pub fn match_query(&self, query: &Query, options: &MatchOptions, scratch: &mut Scratch) -> Vec<MatchHit> {
+    pub fn match_query(
+        &self,
+        query: &Query,
+        options: &MatchOptions,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<MatchHit>, BankError> {
         let mut hits = Vec::new();
         let digests = [
-            (query.md5.map(|d| self.md5.get(&d).to_vec()), Signal::Md5),
-            (query.sha1.map(|d| self.sha1.get(&d).to_vec()), Signal::Sha1),
-            (query.sha256.map(|d| self.sha256.get(&d).to_vec()), Signal::Sha256),
+            (query.md5.map(|d| hex(&d)), Signal::Md5),
+            (query.sha1.map(|d| hex(&d)), Signal::Sha1),
+            (query.sha256.map(|d| hex(&d)), Signal::Sha256),
         ];
-        for (ids, signal) in digests {
-            hits.extend(
-                ids.unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|id| self.hit(id, signal.clone(), 0)),
-            );
+        for (digest, signal) in digests {
+            let Some(digest) = digest else { continue };
+            for (id, bank) in self.store.lookup_digest(signal.name(), &digest)? {
+                hits.extend(self.hit(id, bank, signal.clone(), 0));
+            }
         }
         if let Some((hash, quality)) = query.pdq {
             let limit = |b: &BankInfo| options.max_distance.unwrap_or(b.max_distance);
-            let radius = self.banks.iter().map(limit).max().unwrap_or(0);
+            let radius = self.banks.values().map(limit).max().unwrap_or(0);
             let variants: Vec<pdq::Hash256> = query.dihedral.map(|d| d.to_vec()).unwrap_or_else(|| vec![hash]);
             let mut best: HashMap<u32, u32> = HashMap::new();
             let mut found = Vec::new();
@@ -170,21 +132,19 @@ impl Matcher {
                 }
             }
             for (id, distance) in best {
-                let Some(&slot) = self.bank_of.get(&id) else { continue };
-                let bank = &self.banks[slot as usize];
-                let quality_ok = quality.is_none_or(|q| q >= bank.quality_floor);
-                if distance <= limit(bank) && quality_ok {
-                    hits.extend(self.hit(id, Signal::Pdq, distance));
+                let Some(bank) = self.store.bank_of(id)? else { continue };
+                let Some(info) = self.banks.get(&bank) else { continue };
+                let quality_ok = quality.is_none_or(|q| q >= info.quality_floor);
+                if distance <= limit(info) && quality_ok {
+                    hits.extend(self.hit(id, bank, Signal::Pdq, distance));
                 }
             }
         }
-        let suppressed = hits
-            .iter()
-            .any(|h| self.banks.iter().any(|b| b.name == h.bank && b.suppress));
-        if suppressed {
-            hits.retain(|h| self.banks.iter().any(|b| b.name == h.bank && b.suppress));
+        let suppressing = |h: &MatchHit| self.banks.get(&h.bank).is_some_and(|b| b.suppress);
+        if hits.iter().any(suppressing) {
+            hits.retain(suppressing);
         }
         hits.sort_by(|a, b| (a.distance, &a.bank, a.entry_id).cmp(&(b.distance, &b.bank, b.entry_id)));
-        hits
+        Ok(hits)
     }
 }

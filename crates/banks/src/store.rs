@@ -102,7 +102,9 @@ impl Store {
                  raw TEXT NOT NULL,
                  added INTEGER NOT NULL,
                  UNIQUE (bank, signal, hash));
-             CREATE INDEX IF NOT EXISTS entries_by_hash ON entries(signal, hash);",
+             CREATE INDEX IF NOT EXISTS entries_by_hash ON entries(signal, hash);
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', 0);",
         )
         .map_err(|e| BankError::db(&path, e))?;
         Ok(Store {
@@ -199,6 +201,7 @@ impl Store {
         self.db
             .execute("DELETE FROM banks WHERE name = ?1", params![name])
             .map_err(|e| self.db_error(e))?;
+        self.bump_generation()?;
         Ok(info.counts.iter().map(|c| c.1).sum())
     }
 
@@ -260,6 +263,10 @@ impl Store {
             }
         }
         if report.bad == 0 {
+            if report.added > 0 {
+                tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'", [])
+                    .map_err(|e| BankError::db(&path, e))?;
+            }
             tx.commit().map_err(|e| BankError::db(&path, e))?;
             report.applied = true;
         } else {
@@ -311,6 +318,83 @@ impl Store {
             })?;
         }
         Ok(())
+    }
+
+    fn bump_generation(&self) -> Result<(), BankError> {
+        self.db
+            .execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'", [])
+            .map_err(|e| self.db_error(e))?;
+        Ok(())
+    }
+
+    /// A counter that changes whenever the set of entries does.
+    pub fn generation(&self) -> Result<u64, BankError> {
+        self.db
+            .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|v| v as u64)
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// The PDQ index over every bank's PDQ entries (ids are entry ids).
+    ///
+    /// It lives beside the database as `pdq-<generation>.idx` and is mapped,
+    /// not loaded, so matching against millions of hashes starts at once and
+    /// processes share one copy. After a change it is rebuilt once, by the
+    /// first command that needs it, and older files are removed.
+    pub fn pdq_index(&self) -> Result<index::HammingIndex, BankError> {
+        let generation = self.generation()?;
+        let path = self.dir.join(format!("pdq-{generation}.idx"));
+        if let Ok(index) = index::HammingIndex::open(&path) {
+            return Ok(index);
+        }
+        let mut entries = Vec::new();
+        let mut stmt = self
+            .db
+            .prepare("SELECT id, hash FROM entries WHERE signal = 'pdq'")
+            .map_err(|e| self.db_error(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.db_error(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.db_error(e))? {
+            let id: i64 = r.get(0).map_err(|e| self.db_error(e))?;
+            let hex: String = r.get(1).map_err(|e| self.db_error(e))?;
+            if let Ok(h) = pdq::Hash256::from_hex(&hex) {
+                entries.push((*h.as_bytes(), id as u32));
+            }
+        }
+        let mut index = index::HammingIndex::build(entries);
+        index.save(&path).map_err(|e| BankError::Index(e.to_string()))?;
+        if let Ok(dir) = std::fs::read_dir(&self.dir) {
+            for old in dir.flatten() {
+                let name = old.file_name().to_string_lossy().into_owned();
+                if name.starts_with("pdq-") && name.ends_with(".idx") && old.path() != path {
+                    let _ = std::fs::remove_file(old.path());
+                }
+            }
+        }
+        Ok(index)
+    }
+
+    /// Ids and banks of the entries carrying this digest (`signal` is md5, sha1 or sha256).
+    pub fn lookup_digest(&self, signal: &str, hex: &str) -> Result<Vec<(u32, String)>, BankError> {
+        let mut stmt = self
+            .db
+            .prepare_cached("SELECT id, bank FROM entries WHERE signal = ?1 AND hash = ?2")
+            .map_err(|e| self.db_error(e))?;
+        let rows = stmt
+            .query_map(params![signal, hex], |r| {
+                Ok((r.get::<_, i64>(0)? as u32, r.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.db_error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.db_error(e))
+    }
+
+    /// The bank an entry belongs to.
+    pub fn bank_of(&self, id: u32) -> Result<Option<String>, BankError> {
+        self.db
+            .prepare_cached("SELECT bank FROM entries WHERE id = ?1")
+            .and_then(|mut s| s.query_row(params![id as i64], |r| r.get::<_, String>(0)).optional())
+            .map_err(|e| self.db_error(e))
     }
 
     /// One entry by id.

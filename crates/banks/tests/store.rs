@@ -115,7 +115,7 @@ fn matching_rules() {
     import(&mut store, "nsrl", &format!("{MD5}\n"));
     let matcher = Matcher::load(&store, &[]).unwrap();
     let mut scratch = index::Scratch::default();
-    let run = |q: &Query, o: &MatchOptions, s: &mut index::Scratch| matcher.match_query(q, o, s);
+    let run = |q: &Query, o: &MatchOptions, s: &mut index::Scratch| matcher.match_query(q, o, s).unwrap();
 
     let near = run(
         &pdq_query(flip(PDQ_A, 20), Some(90)),
@@ -183,11 +183,13 @@ fn a_suppressing_bank_removes_the_other_hits() {
     import(&mut store, "list", &format!("pdq {PDQ_A}\n"));
     import(&mut store, "false-positives", &format!("pdq {PDQ_A}\n"));
     let matcher = Matcher::load(&store, &[]).unwrap();
-    let hits = matcher.match_query(
-        &pdq_query(flip(PDQ_A, 3), None),
-        &MatchOptions::default(),
-        &mut Default::default(),
-    );
+    let hits = matcher
+        .match_query(
+            &pdq_query(flip(PDQ_A, 3), None),
+            &MatchOptions::default(),
+            &mut Default::default(),
+        )
+        .unwrap();
     assert_eq!(
         hits.iter().map(|h| h.bank.as_str()).collect::<Vec<_>>(),
         vec!["false-positives"]
@@ -200,6 +202,7 @@ fn a_suppressing_bank_removes_the_other_hits() {
                 &MatchOptions::default(),
                 &mut Default::default()
             )
+            .unwrap()
             .len(),
         1
     );
