@@ -66,15 +66,16 @@ impl<'s> Matcher<'s> {
     /// Matches against the named banks (all when empty).
     pub fn load(store: &'s Store, banks: &[String]) -> Result<Matcher<'s>, BankError> {
         let mut infos = HashMap::new();
-        if banks.is_empty() {
-            for b in store.banks()? {
-                infos.insert(b.name.clone(), b);
-            }
+        let names = if banks.is_empty() {
+            store.bank_names()?
         } else {
-            for name in banks {
-                let info = store.bank(name)?.ok_or_else(|| BankError::NoSuchBank(name.clone()))?;
-                infos.insert(name.clone(), info);
-            }
+            banks.to_vec()
+        };
+        for name in names {
+            let info = store
+                .bank_settings(&name)?
+                .ok_or_else(|| BankError::NoSuchBank(name.clone()))?;
+            infos.insert(name, info);
         }
         Ok(Matcher {
             store,

@@ -83,6 +83,7 @@ impl Store {
         db.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
+             PRAGMA cache_size = -131072;
              PRAGMA foreign_keys = ON;
              CREATE TABLE IF NOT EXISTS banks (
                  name TEXT PRIMARY KEY,
@@ -101,8 +102,8 @@ impl Store {
                  source TEXT,
                  raw TEXT NOT NULL,
                  added INTEGER NOT NULL,
-                 UNIQUE (bank, signal, hash));
-             CREATE INDEX IF NOT EXISTS entries_by_hash ON entries(signal, hash);
+                 seq INTEGER NOT NULL,
+                 UNIQUE (signal, hash, bank));
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
              INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', 0);",
         )
@@ -139,10 +140,9 @@ impl Store {
         Ok(())
     }
 
-    /// A bank's settings and counts.
-    pub fn bank(&self, name: &str) -> Result<Option<BankInfo>, BankError> {
-        let row = self
-            .db
+    /// A bank's settings, without counting its entries (which reads them all).
+    pub fn bank_settings(&self, name: &str) -> Result<Option<BankInfo>, BankError> {
+        self.db
             .query_row(
                 "SELECT name, kind, suppress, max_distance, quality_floor, created FROM banks WHERE name = ?1",
                 params![name],
@@ -163,7 +163,12 @@ impl Store {
                 },
             )
             .optional()
-            .map_err(|e| self.db_error(e))?;
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// A bank's settings and counts.
+    pub fn bank(&self, name: &str) -> Result<Option<BankInfo>, BankError> {
+        let row = self.bank_settings(name)?;
         let Some(mut info) = row else { return Ok(None) };
         let mut stmt = self
             .db
@@ -177,6 +182,20 @@ impl Store {
             .collect::<Result<_, _>>()
             .map_err(|e| self.db_error(e))?;
         Ok(Some(info))
+    }
+
+    /// Every bank's settings, without counts, by name.
+    pub fn bank_names(&self) -> Result<Vec<String>, BankError> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT name FROM banks ORDER BY name")
+            .map_err(|e| self.db_error(e))?;
+        let names = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(|e| self.db_error(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.db_error(e))?;
+        Ok(names)
     }
 
     /// Every bank, by name.
@@ -216,16 +235,27 @@ impl Store {
             return Err(BankError::NoSuchBank(bank.to_string()));
         }
         let path = self.dir.join("banks.sqlite");
-        let tx = self.db.transaction().map_err(|e| BankError::db(&path, e))?;
+        let db_err = |e| BankError::db(&path, e);
+        let tx = self.db.transaction().map_err(db_err)?;
         let mut report = ImportReport::default();
+        // Entries go to a staging table first and into the bank sorted by
+        // hash: inserting random hashes one by one into the unique index
+        // thrashes the B-tree, a sorted insert appends to it. The staging
+        // table and the sort spill to temporary files, so memory stays flat.
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS staging (
+                 seq INTEGER PRIMARY KEY, signal TEXT, hash TEXT, categories TEXT,
+                 external_id TEXT, source TEXT, raw TEXT);
+             DELETE FROM staging;",
+        )
+        .map_err(db_err)?;
         {
-            let mut insert = tx
+            let mut stage = tx
                 .prepare(
-                    "INSERT OR IGNORE INTO entries (bank, signal, hash, categories, external_id, source, raw, added)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO staging (signal, hash, categories, external_id, source, raw)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
-                .map_err(|e| BankError::db(&path, e))?;
-            let added_at = now();
+                .map_err(db_err)?;
             for item in entries {
                 match item {
                     Ok(e) => {
@@ -235,23 +265,9 @@ impl Store {
                         }
                         let categories = serde_json::to_string(&e.categories).expect("strings serialise");
                         let raw = serde_json::to_string(&e.raw).expect("JSON values serialise");
-                        let changed = insert
-                            .execute(params![
-                                bank,
-                                e.signal,
-                                e.hash,
-                                categories,
-                                e.external_id,
-                                e.source,
-                                raw,
-                                added_at
-                            ])
-                            .map_err(|err| BankError::db(&path, err))?;
-                        if changed == 1 {
-                            report.added += 1;
-                        } else {
-                            report.duplicates += 1;
-                        }
+                        stage
+                            .execute(params![e.signal, e.hash, categories, e.external_id, e.source, raw])
+                            .map_err(db_err)?;
                     }
                     Err(err) => {
                         report.bad += 1;
@@ -262,6 +278,21 @@ impl Store {
                 }
             }
         }
+        if report.bad == 0 {
+            let base: i64 = tx
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM entries", [], |r| r.get(0))
+                .map_err(db_err)?;
+            report.added = tx
+                .execute(
+                    "INSERT OR IGNORE INTO entries (bank, signal, hash, categories, external_id, source, raw, added, seq)
+                     SELECT ?1, signal, hash, categories, external_id, source, raw, ?2, seq + ?3
+                     FROM staging ORDER BY signal, hash, seq",
+                    params![bank, now(), base],
+                )
+                .map_err(db_err)? as u64;
+            report.duplicates = report.read - report.added;
+        }
+        tx.execute("DELETE FROM staging", []).map_err(db_err)?;
         if report.bad == 0 {
             if report.added > 0 {
                 tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'", [])
@@ -277,8 +308,8 @@ impl Store {
         Ok(report)
     }
 
-    /// Calls `f` for every entry of the given banks (all when empty), in id order,
-    /// without holding them in memory.
+    /// Calls `f` for every entry of the given banks (all when empty), in the
+    /// order they were imported, without holding them in memory.
     pub fn for_each_entry(
         &self,
         banks: &[String],
@@ -286,11 +317,11 @@ impl Store {
     ) -> Result<(), BankError> {
         let columns = "id, bank, signal, hash, categories, external_id, source, raw, added";
         let (sql, filter) = if banks.is_empty() {
-            (format!("SELECT {columns} FROM entries ORDER BY id"), Vec::new())
+            (format!("SELECT {columns} FROM entries ORDER BY seq"), Vec::new())
         } else {
             let marks = vec!["?"; banks.len()].join(",");
             (
-                format!("SELECT {columns} FROM entries WHERE bank IN ({marks}) ORDER BY id"),
+                format!("SELECT {columns} FROM entries WHERE bank IN ({marks}) ORDER BY seq"),
                 banks.to_vec(),
             )
         };
