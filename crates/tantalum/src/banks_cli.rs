@@ -152,7 +152,8 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
                     _ => bail!("--signal takes pdq or sha256"),
                 },
             };
-            if store.bank(&name)?.is_none() {
+            let created = store.bank_settings(&name)?.is_none();
+            if created {
                 // NSRL lists known software: such a bank filters, never flags.
                 let kind = if format == Format::Nsrl {
                     BankKind::Known
@@ -184,6 +185,10 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
                 formats::read(format, input, options)
             };
             let report = store.import(&name, entries)?;
+            if created && !report.applied {
+                // Nothing half-imported: not even the empty bank this import made.
+                store.remove_bank(&name)?;
+            }
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else if report.applied {
