@@ -124,6 +124,11 @@ pub struct NewEntry {
     pub source: Option<String>,
     /// Every field of the source record, so exports give back what came in.
     pub raw: serde_json::Map<String, serde_json::Value>,
+    /// A tombstone: the list says the entry with this `external_id` is
+    /// withdrawn (NCMEC's `deleted*` records). Importing one marks the bank's
+    /// entry removed, with the time, rather than deleting it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withdrawn: bool,
 }
 
 /// A stored entry.

@@ -46,6 +46,8 @@ pub struct ImportReport {
     pub added: u64,
     /// Entries already in the bank (same type and hash), left as they were.
     pub duplicates: u64,
+    /// Entries the list withdrew (tombstones), now marked removed.
+    pub withdrawn: u64,
     /// Lines that could not be read.
     pub bad: u64,
     /// The first of them.
@@ -103,6 +105,7 @@ impl Store {
                  raw TEXT NOT NULL,
                  added INTEGER NOT NULL,
                  seq INTEGER NOT NULL,
+                 removed INTEGER,
                  UNIQUE (signal, hash, bank));
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
              INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', 0);",
@@ -172,7 +175,7 @@ impl Store {
         let Some(mut info) = row else { return Ok(None) };
         let mut stmt = self
             .db
-            .prepare("SELECT signal, COUNT(*) FROM entries WHERE bank = ?1 GROUP BY signal ORDER BY signal")
+            .prepare("SELECT signal, COUNT(*) FROM entries WHERE bank = ?1 AND removed IS NULL GROUP BY signal ORDER BY signal")
             .map_err(|e| self.db_error(e))?;
         info.counts = stmt
             .query_map(params![name], |r| {
@@ -246,7 +249,9 @@ impl Store {
             "CREATE TEMP TABLE IF NOT EXISTS staging (
                  seq INTEGER PRIMARY KEY, signal TEXT, hash TEXT, categories TEXT,
                  external_id TEXT, source TEXT, raw TEXT);
-             DELETE FROM staging;",
+             DELETE FROM staging;
+             CREATE TEMP TABLE IF NOT EXISTS staging_withdrawn (external_id TEXT);
+             DELETE FROM staging_withdrawn;",
         )
         .map_err(db_err)?;
         {
@@ -258,6 +263,13 @@ impl Store {
                 .map_err(db_err)?;
             for item in entries {
                 match item {
+                    Ok(e) if e.withdrawn => {
+                        tx.execute(
+                            "INSERT INTO staging_withdrawn (external_id) VALUES (?1)",
+                            params![e.external_id],
+                        )
+                        .map_err(db_err)?;
+                    }
                     Ok(e) => {
                         report.read += 1;
                         if report.bad > 0 {
@@ -284,17 +296,26 @@ impl Store {
                 .map_err(db_err)?;
             report.added = tx
                 .execute(
-                    "INSERT OR IGNORE INTO entries (bank, signal, hash, categories, external_id, source, raw, added, seq)
+                    "INSERT INTO entries (bank, signal, hash, categories, external_id, source, raw, added, seq)
                      SELECT ?1, signal, hash, categories, external_id, source, raw, ?2, seq + ?3
-                     FROM staging ORDER BY signal, hash, seq",
+                     FROM staging WHERE true ORDER BY signal, hash, seq
+                     ON CONFLICT (signal, hash, bank) DO UPDATE SET removed = NULL WHERE removed IS NOT NULL",
                     params![bank, now(), base],
                 )
                 .map_err(db_err)? as u64;
             report.duplicates = report.read - report.added;
+            report.withdrawn = tx
+                .execute(
+                    "UPDATE entries SET removed = ?2 WHERE bank = ?1 AND removed IS NULL
+                     AND external_id IN (SELECT external_id FROM staging_withdrawn)",
+                    params![bank, now()],
+                )
+                .map_err(db_err)? as u64;
         }
-        tx.execute("DELETE FROM staging", []).map_err(db_err)?;
+        tx.execute_batch("DELETE FROM staging; DELETE FROM staging_withdrawn;")
+            .map_err(db_err)?;
         if report.bad == 0 {
-            if report.added > 0 {
+            if report.added > 0 || report.withdrawn > 0 {
                 tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'", [])
                     .map_err(|e| BankError::db(&path, e))?;
             }
@@ -304,6 +325,7 @@ impl Store {
             tx.rollback().map_err(|e| BankError::db(&path, e))?;
             report.added = 0;
             report.duplicates = 0;
+            report.withdrawn = 0;
         }
         Ok(report)
     }
@@ -317,11 +339,14 @@ impl Store {
     ) -> Result<(), BankError> {
         let columns = "id, bank, signal, hash, categories, external_id, source, raw, added";
         let (sql, filter) = if banks.is_empty() {
-            (format!("SELECT {columns} FROM entries ORDER BY seq"), Vec::new())
+            (
+                format!("SELECT {columns} FROM entries WHERE removed IS NULL ORDER BY seq"),
+                Vec::new(),
+            )
         } else {
             let marks = vec!["?"; banks.len()].join(",");
             (
-                format!("SELECT {columns} FROM entries WHERE bank IN ({marks}) ORDER BY seq"),
+                format!("SELECT {columns} FROM entries WHERE removed IS NULL AND bank IN ({marks}) ORDER BY seq"),
                 banks.to_vec(),
             )
         };
@@ -344,6 +369,7 @@ impl Store {
                     external_id: get_text(5)?,
                     source: get_text(6)?,
                     raw,
+                    withdrawn: false,
                 },
                 added: r.get(8).map_err(|e| self.db_error(e))?,
             })?;
@@ -383,7 +409,7 @@ impl Store {
         let mut entries = Vec::new();
         let mut stmt = self
             .db
-            .prepare("SELECT id, hash FROM entries WHERE signal = 'pdq'")
+            .prepare("SELECT id, hash FROM entries WHERE signal = 'pdq' AND removed IS NULL")
             .map_err(|e| self.db_error(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.db_error(e))?;
         while let Some(r) = rows.next().map_err(|e| self.db_error(e))? {
@@ -410,7 +436,7 @@ impl Store {
     pub fn lookup_digest(&self, signal: &str, hex: &str) -> Result<Vec<(u32, String)>, BankError> {
         let mut stmt = self
             .db
-            .prepare_cached("SELECT id, bank FROM entries WHERE signal = ?1 AND hash = ?2")
+            .prepare_cached("SELECT id, bank FROM entries WHERE signal = ?1 AND hash = ?2 AND removed IS NULL")
             .map_err(|e| self.db_error(e))?;
         let rows = stmt
             .query_map(params![signal, hex], |r| {
@@ -459,6 +485,7 @@ impl Store {
                     external_id,
                     source,
                     raw: serde_json::from_str(&raw).unwrap_or_default(),
+                    withdrawn: false,
                 },
                 added,
             });

@@ -47,6 +47,7 @@ fn round_trip(format: Format, text: &str) -> Vec<NewEntry> {
     let second = ok(format, &exported);
     let strip = |v: &[NewEntry]| -> Vec<(String, String, Vec<String>, Option<String>)> {
         v.iter()
+            .filter(|e| !e.withdrawn)
             .map(|e| {
                 (
                     e.signal.clone(),
@@ -306,7 +307,18 @@ fn ncmec_xml() {
         MD5.to_uppercase()
     );
     assert_eq!(Format::detect(xml.as_bytes()), Format::Ncmec);
-    let entries = round_trip(Format::Ncmec, &xml);
+    let all = round_trip(Format::Ncmec, &xml);
+    let tombstones: Vec<Option<&str>> = all
+        .iter()
+        .filter(|e| e.withdrawn)
+        .map(|e| e.external_id.as_deref())
+        .collect();
+    assert_eq!(
+        tombstones,
+        vec![Some("42-old")],
+        "deleted entries come through as tombstones"
+    );
+    let entries: Vec<NewEntry> = all.into_iter().filter(|e| !e.withdrawn).collect();
     let got: Vec<(&str, &str, Option<&str>)> = entries
         .iter()
         .map(|e| (e.signal.as_str(), e.hash.as_str(), e.external_id.as_deref()))

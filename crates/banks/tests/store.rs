@@ -214,3 +214,35 @@ fn hex(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[test]
+fn withdrawn_entries_are_marked_removed_and_no_longer_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.create_bank("ncmec", &BankOptions::default()).unwrap();
+    let feed = format!(
+        "<queryResult><images><image><id>a</id><member id=\"9\">M</member><fingerprints><pdq>{PDQ_A}</pdq></fingerprints></image></images></queryResult>"
+    );
+    assert_eq!(import(&mut store, "ncmec", &feed).added, 1);
+    let delta = "<queryResult><images><deletedImage><id>a</id><member id=\"9\"/></deletedImage></images></queryResult>";
+    let report = import(&mut store, "ncmec", delta);
+    assert!(report.applied);
+    assert_eq!(report.withdrawn, 1);
+    assert!(store.bank("ncmec").unwrap().unwrap().counts.is_empty());
+    let matcher = Matcher::load(&store, &[]).unwrap();
+    let q = pdq_query(pdq::Hash256::from_hex(PDQ_A).unwrap(), None);
+    assert!(matcher
+        .match_query(&q, &MatchOptions::default(), &mut Default::default())
+        .unwrap()
+        .is_empty());
+    // The list adding it again brings it back.
+    assert_eq!(import(&mut store, "ncmec", &feed).added, 1);
+    let matcher = Matcher::load(&store, &[]).unwrap();
+    assert_eq!(
+        matcher
+            .match_query(&q, &MatchOptions::default(), &mut Default::default())
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -159,6 +159,7 @@ impl<'a> CsvReader<'a> {
                 external_id: external_id.clone(),
                 source: self.options.source.clone(),
                 raw: raw.clone(),
+                withdrawn: false,
             });
             self.queued.push_back(e.map_err(|message| LineError { line, message }));
         }

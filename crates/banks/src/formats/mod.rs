@@ -213,8 +213,27 @@ pub trait EntryWriter {
     fn finish(&mut self) -> std::io::Result<()>;
 }
 
+/// Tombstones say an entry is gone; they are not entries to write.
+struct SkipWithdrawn<'a>(Box<dyn EntryWriter + 'a>);
+
+impl EntryWriter for SkipWithdrawn<'_> {
+    fn write(&mut self, entry: &NewEntry) -> std::io::Result<()> {
+        if entry.withdrawn {
+            return Ok(());
+        }
+        self.0.write(entry)
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.0.finish()
+    }
+}
+
 /// A writer of the given format; NSRL databases are written with [`NsrlWriter`].
 pub fn writer<'a>(format: Format, out: Box<dyn Write + 'a>) -> Box<dyn EntryWriter + 'a> {
+    Box::new(SkipWithdrawn(format_writer(format, out)))
+}
+
+fn format_writer<'a>(format: Format, out: Box<dyn Write + 'a>) -> Box<dyn EntryWriter + 'a> {
     match format {
         Format::Nsrl => Box::new(plain::PlainWriter { out }),
         Format::Plain => Box::new(plain::PlainWriter { out }),

@@ -5,7 +5,7 @@
 //! Fingerprints: `md5`, `sha1` and `pdq` map onto our types, `pdna` onto
 //! `photodna`; any other (`netclean`, `videntifier`, `tmk_pdqf`, ...) is kept
 //! under its own name. `deleted*` entries are tombstones: they carry no
-//! fingerprints and are skipped. The classification becomes `ncmec:<value>`.
+//! fingerprints and withdraw the entry of the same member and id. The classification becomes `ncmec:<value>`.
 
 use std::io::{BufRead, Write};
 
@@ -76,10 +76,16 @@ impl NcmecReader {
     }
 
     fn finish_entry(&mut self, p: Pending) {
+        let external_id = format!("{}-{}", p.member_id, p.id);
         if p.deleted {
+            self.queued.push_back(Ok(NewEntry {
+                external_id: Some(external_id),
+                source: self.options.source.clone(),
+                withdrawn: true,
+                ..Default::default()
+            }));
             return;
         }
-        let external_id = format!("{}-{}", p.member_id, p.id);
         let mut categories = Vec::new();
         if !p.classification.is_empty() {
             categories.push(format!("ncmec:{}", p.classification));
@@ -119,6 +125,7 @@ impl NcmecReader {
                     external_id: Some(external_id.clone()),
                     source: self.options.source.clone(),
                     raw: raw.clone(),
+                    withdrawn: false,
                 })
                 .map_err(|m| LineError {
                     line,

@@ -77,6 +77,7 @@ pub fn read_nsrl(path: &Path, options: ReadOptions) -> Entries {
                             external_id: None,
                             source: options.source.clone(),
                             raw: raw.clone(),
+                            withdrawn: false,
                         })
                         .map_err(|message| LineError {
                             line: row_no,

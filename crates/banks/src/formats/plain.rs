@@ -43,6 +43,7 @@ fn entry(signal: &Signal, hash: &str, options: &ReadOptions, raw: Map<String, Va
         external_id: None,
         source: options.source.clone(),
         raw,
+        withdrawn: false,
     })
 }
 

@@ -122,6 +122,7 @@ impl Ctx<'_> {
                     external_id: external_id.clone(),
                     source: self.options.source.clone(),
                     raw: raw.clone(),
+                    withdrawn: false,
                 })
                 .map_err(|message| LineError {
                     line: 0,
