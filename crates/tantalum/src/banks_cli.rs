@@ -193,12 +193,13 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string(&report)?);
             } else if report.applied {
                 println!(
-                    "{}: imported {} entries into {name} ({} new, {} already there) as {}",
+                    "{}: read {} entries into {name} as {} ({} new, {} already there, {} withdrawn)",
                     file.display(),
                     report.read,
+                    format.name(),
                     report.added,
                     report.duplicates,
-                    format.name()
+                    report.withdrawn
                 );
             } else {
                 for e in &report.errors {
