@@ -1,0 +1,236 @@
+//! Frames from the `ffmpeg` command line.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::{Feature, VpdqError};
+
+/// How to hash a video.
+#[derive(Debug, Clone, Copy)]
+pub struct HashOptions {
+    /// Seconds between hashed frames; 0 hashes every frame.
+    pub seconds_per_hash: f64,
+    /// Scale frames to N×N before hashing; 0 keeps the video's own size.
+    pub size: u32,
+    /// Stop ffmpeg after this long.
+    pub timeout: Duration,
+}
+
+impl Default for HashOptions {
+    fn default() -> Self {
+        HashOptions {
+            seconds_per_hash: 1.0,
+            size: 0,
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What ffprobe says of the first video stream.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct VideoInfo {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `avg_frame_rate`, or `r_frame_rate` where that is 0.
+    pub frame_rate: f64,
+}
+
+fn runs(program: &str) -> bool {
+    Command::new(program)
+        .arg("-version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Whether `ffmpeg` and `ffprobe` can be run (checked once per process).
+pub fn ffmpeg_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| runs("ffprobe") && runs("ffmpeg"))
+}
+
+fn rate(text: &str) -> Option<f64> {
+    let (num, den) = text.trim().split_once('/').unwrap_or((text.trim(), "1"));
+    let (num, den): (f64, f64) = (num.parse().ok()?, den.parse().ok()?);
+    (num != 0.0 && den != 0.0).then_some(num / den)
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("unknown error")
+        .trim()
+        .to_string()
+}
+
+/// Reads the first video stream's size and frame rate.
+pub fn probe(path: &Path) -> Result<VideoInfo, VpdqError> {
+    if !ffmpeg_available() {
+        return Err(VpdqError::FfmpegNotFound);
+    }
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate"])
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(VpdqError::Decode(first_line(&String::from_utf8_lossy(&out.stderr))));
+    }
+    let field = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix('=')))
+            .map(str::trim)
+    };
+    let (Some(w), Some(h)) = (field("width"), field("height")) else {
+        return Err(VpdqError::NoVideoStream);
+    };
+    let (width, height): (u32, u32) = match (w.parse(), h.parse()) {
+        (Ok(w), Ok(h)) if w > 0 && h > 0 => (w, h),
+        _ => return Err(VpdqError::Decode(format!("video stream of size {w}x{h}"))),
+    };
+    let frame_rate = field("avg_frame_rate")
+        .and_then(rate)
+        .or_else(|| field("r_frame_rate").and_then(rate))
+        .ok_or_else(|| VpdqError::Decode("the video's frame rate is zero".into()))?;
+    Ok(VideoInfo {
+        width,
+        height,
+        frame_rate,
+    })
+}
+
+/// Kills the child when dropped, so no path leaves a decoder running.
+struct KillOnDrop(Arc<Mutex<Child>>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(mut c) = self.0.lock() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Hashes a video's sampled frames as the reference does.
+pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<Feature>), VpdqError> {
+    let info = probe(path)?;
+    let (w, h) = if options.size > 0 {
+        (options.size, options.size)
+    } else {
+        (info.width, info.height)
+    };
+    // The reference: static_cast<int>(secondsPerHash * frameRate), at least 1.
+    let frame_mod = ((options.seconds_per_hash * info.frame_rate) as i64).max(1) as u64;
+    // swscale's area filter with the defaults sws_getContext uses: BT.601
+    // coefficients and the range the pixel format implies, whatever the
+    // stream's colour tags say (the command line would otherwise honour them).
+    let filter = format!(
+        "select=not(mod(n\\,{frame_mod})),scale=w={w}:h={h}:flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24"
+    );
+    let child = Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-v", "error", "-threads", "1", "-i"])
+        .arg(path)
+        .args([
+            "-map",
+            "0:v:0",
+            "-an",
+            "-sn",
+            "-dn",
+            "-fps_mode",
+            "passthrough",
+            "-vf",
+            &filter,
+        ])
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let child = Arc::new(Mutex::new(child));
+    let _guard = KillOnDrop(Arc::clone(&child));
+    let (mut stdout, mut stderr) = {
+        let mut c = child.lock().expect("child lock");
+        (
+            c.stdout.take().expect("piped stdout"),
+            c.stderr.take().expect("piped stderr"),
+        )
+    };
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let watchdog_child = Arc::clone(&child);
+    let timeout = options.timeout;
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(timeout) == Err(mpsc::RecvTimeoutError::Timeout) {
+            if let Ok(mut c) = watchdog_child.lock() {
+                let _ = c.kill();
+            }
+            return true;
+        }
+        false
+    });
+
+    let frame_bytes = w as usize * h as usize * 3;
+    let mut rgb = vec![0u8; frame_bytes];
+    let mut luma = vec![0f32; w as usize * h as usize];
+    let mut hasher = pdq::Hasher::new();
+    let mut features = Vec::new();
+    let mut read_error = None;
+    for index in 0u64.. {
+        match stdout.read_exact(&mut rgb) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => {
+                read_error = Some(e);
+                break;
+            }
+        }
+        for (l, p) in luma.iter_mut().zip(rgb.chunks_exact(3)) {
+            *l = pdq::luma(p[0], p[1], p[2]);
+        }
+        let hash = hasher
+            .hash(&mut luma, w as usize, h as usize)
+            .map_err(|e| VpdqError::Decode(e.to_string()))?;
+        let frame = index * frame_mod;
+        features.push(Feature {
+            frame,
+            quality: hash.quality,
+            pdq: hash.hash,
+            timestamp: frame as f64 / info.frame_rate,
+        });
+    }
+    drop(stdout);
+    let status = child.lock().expect("child lock").wait()?;
+    let _ = done_tx.send(());
+    let timed_out = watchdog.join().unwrap_or(false);
+    let stderr_text = errors.join().unwrap_or_default();
+    if timed_out {
+        return Err(VpdqError::Timeout(timeout.as_secs()));
+    }
+    if let Some(e) = read_error {
+        return Err(VpdqError::Io(e));
+    }
+    if !status.success() {
+        return Err(VpdqError::Decode(first_line(&stderr_text)));
+    }
+    if features.is_empty() {
+        return Err(VpdqError::Decode("no frame could be decoded".into()));
+    }
+    Ok((info, features))
+}
