@@ -72,6 +72,19 @@ struct HashArgs {
     /// Print a summary line with throughput on stderr even when it is not a terminal.
     #[arg(long)]
     stats: bool,
+    /// Videos: seconds between hashed frames (vPDQ); 0 hashes every frame.
+    #[arg(long, default_value_t = 1.0)]
+    vpdq_seconds: f64,
+    /// Videos: scale frames to N×N before hashing; 0 keeps their own size.
+    #[arg(long, default_value_t = 0)]
+    vpdq_size: u32,
+}
+
+/// Everything `hash` computes for one file, as configured.
+struct HashSettings {
+    media: media::AnalyzeOptions,
+    dihedral: bool,
+    vpdq: vpdq::HashOptions,
 }
 
 fn main() -> ExitCode {
@@ -97,11 +110,22 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
         pool = pool.num_threads(n.max(1));
     }
     let pool = pool.build().context("starting worker threads")?;
-    let options = media::AnalyzeOptions {
-        limits: media::DecodeLimits {
-            max_pixels: args.max_pixels,
+    if args.vpdq_seconds < 0.0 || !args.vpdq_seconds.is_finite() {
+        anyhow::bail!("--vpdq-seconds must be 0 or more");
+    }
+    let settings = HashSettings {
+        media: media::AnalyzeOptions {
+            limits: media::DecodeLimits {
+                max_pixels: args.max_pixels,
+            },
+            dihedral: args.dihedral,
         },
         dihedral: args.dihedral,
+        vpdq: vpdq::HashOptions {
+            seconds_per_hash: args.vpdq_seconds,
+            size: args.vpdq_size,
+            ..Default::default()
+        },
     };
     let started = Instant::now();
     let entries = pool.install(|| walk::walk(&args.paths));
@@ -116,7 +140,6 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
             dihedral: args.dihedral,
         }
     };
-    let with_dihedral = args.dihedral;
     let summary = std::thread::scope(|scope| -> Result<Summary> {
         let writer = scope.spawn(|| write_in_order(rx, &mut printer, &progress));
         pool.install(|| {
@@ -124,7 +147,7 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
                 .par_iter()
                 .enumerate()
                 .for_each_init(pdq::Hasher::new, |hasher, (i, entry)| {
-                    let record = hash_entry(entry, &options, hasher, with_dihedral);
+                    let record = hash_entry(entry, &settings, hasher);
                     // The writer only stops early on a closed stdout; then there is nothing left to do.
                     let _ = tx.send((i, record));
                 })
@@ -154,16 +177,34 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
     })
 }
 
-fn hash_entry(entry: &Entry, options: &media::AnalyzeOptions, hasher: &mut pdq::Hasher, dihedral: bool) -> HashRecord {
+fn hash_entry(entry: &Entry, settings: &HashSettings, hasher: &mut pdq::Hasher) -> HashRecord {
     let display = entry.path().to_string_lossy().into_owned();
     match entry {
         Entry::File(path) => {
             // A decoder bug must cost one file, not the whole run over a device.
             let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                media::analyze_path(path, options, hasher)
+                media::analyze_path(path, &settings.media, hasher)
             }));
             match analysed {
-                Ok(analysis) => HashRecord::from_analysis(display, analysis, dihedral),
+                Ok(analysis) => {
+                    let is_video = analysis.kind == media::Kind::Video && analysis.error.is_none();
+                    let mut record = HashRecord::from_analysis(display, analysis, settings.dihedral);
+                    if is_video {
+                        match vpdq::hash_video(path, &settings.vpdq) {
+                            Ok((info, features)) => {
+                                record.width = Some(info.width);
+                                record.height = Some(info.height);
+                                record.vpdq = Some(features);
+                            }
+                            Err(e) => {
+                                record.error =
+                                    Some(format!("vpdq: {e}").replace("vpdq: vpdq unavailable", "vpdq unavailable"));
+                                record.status = Status::Failed;
+                            }
+                        }
+                    }
+                    record
+                }
                 Err(_) => {
                     *hasher = pdq::Hasher::new();
                     HashRecord::not_read(

@@ -21,6 +21,9 @@ pub struct HashRecord {
     pub quality: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dihedral: Option<Vec<String>>,
+    /// Videos: one `{frame, quality, pdq, timestamp}` per sampled frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpdq: Option<Vec<vpdq::Feature>>,
     pub error: Option<String>,
     #[serde(skip)]
     pub status: Status,
@@ -55,6 +58,7 @@ impl HashRecord {
             } else {
                 None
             },
+            vpdq: None,
             error: a.error.map(|e| e.to_string()),
             status: if failed { Status::Failed } else { Status::Read },
         }
@@ -74,6 +78,7 @@ impl HashRecord {
             pdq: None,
             quality: None,
             dihedral: None,
+            vpdq: None,
             error: Some(error),
             status,
         }

@@ -395,3 +395,61 @@ fn bad_list_imports_nothing_and_names_lines() {
     let out = tantalum_in(&store, &["bank", "list", "--json"], dir.path());
     assert!(out.stdout.is_empty(), "not even the bank the import would have made");
 }
+
+#[test]
+fn videos_get_vpdq() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("clip.mp4");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10:duration=2",
+        ])
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .status();
+    if !made.map(|s| s.success()).unwrap_or(false) {
+        assert!(
+            std::env::var_os("TANTALUM_REQUIRE_CONFORMANCE").is_none(),
+            "ffmpeg is needed"
+        );
+        eprintln!("skipped: ffmpeg not found");
+        return;
+    }
+    let out = tantalum(&["hash", "--json", "clip.mp4"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let r = &json_lines(&out)[0];
+    assert_eq!(r["kind"], "video");
+    assert_eq!((r["width"].as_u64(), r["height"].as_u64()), (Some(160), Some(120)));
+    let frames: Vec<u64> = r["vpdq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(frames, vec![0, 10]);
+    assert_eq!(r["vpdq"][1]["timestamp"], 1.0);
+    assert_eq!(r["vpdq"][0]["pdq"].as_str().unwrap().len(), 64);
+
+    let out = tantalum(
+        &["hash", "--json", "--vpdq-seconds", "0", "--vpdq-size", "64", "clip.mp4"],
+        dir.path(),
+    );
+    assert_eq!(json_lines(&out)[0]["vpdq"].as_array().unwrap().len(), 20);
+
+    let without_ffmpeg = Command::new(env!("CARGO_BIN_EXE_tantalum"))
+        .args(["hash", "--json", "clip.mp4"])
+        .current_dir(dir.path())
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let r = &json_lines(&without_ffmpeg)[0];
+    assert_eq!(r["error"], "vpdq unavailable: ffmpeg not found");
+    assert_eq!(r["sha256"].as_str().unwrap().len(), 64, "digests kept");
+}

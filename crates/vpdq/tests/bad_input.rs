@@ -1,0 +1,133 @@
+//! Videos that cannot be hashed give clean errors: corrupt, empty, audio only.
+
+use std::process::Command;
+
+fn ffmpeg_or_skip() -> bool {
+    if vpdq::ffmpeg_available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("TANTALUM_REQUIRE_CONFORMANCE").is_none(),
+        "ffmpeg is needed"
+    );
+    eprintln!("skipped: ffmpeg not found");
+    false
+}
+
+/// A small synthetic test video made by ffmpeg itself (no media from anywhere else).
+fn make(dir: &std::path::Path, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "making {name}");
+    path
+}
+
+#[test]
+fn corrupt_empty_and_audio_only_files_are_errors() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let options = vpdq::HashOptions::default();
+
+    let empty = dir.path().join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let e = vpdq::hash_video(&empty, &options).unwrap_err();
+    assert!(matches!(e, vpdq::VpdqError::Decode(_)), "{e}");
+
+    let audio = make(
+        dir.path(),
+        "tone.m4a",
+        &["-f", "lavfi", "-i", "sine=frequency=440:duration=1"],
+    );
+    let e = vpdq::hash_video(&audio, &options).unwrap_err();
+    assert!(matches!(e, vpdq::VpdqError::NoVideoStream), "{e}");
+
+    let video = make(
+        dir.path(),
+        "bars.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10:duration=2",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let (info, features) = vpdq::hash_video(&video, &options).unwrap();
+    assert_eq!((info.width, info.height), (160, 120));
+    assert_eq!(
+        features.iter().map(|f| f.frame).collect::<Vec<_>>(),
+        vec![0, 10],
+        "one frame a second"
+    );
+
+    let mut bytes = std::fs::read(&video).unwrap();
+    for b in bytes.iter_mut().skip(200).step_by(7) {
+        *b = !*b;
+    }
+    let garbled = dir.path().join("garbled.mp4");
+    std::fs::write(&garbled, &bytes).unwrap();
+    assert!(vpdq::hash_video(&garbled, &options).is_err());
+
+    let noise: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
+    let random = dir.path().join("random.mp4");
+    std::fs::write(&random, noise).unwrap();
+    assert!(vpdq::hash_video(&random, &options).is_err());
+}
+
+#[test]
+fn a_hang_is_stopped_by_the_timeout() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A long video hashed frame by frame with a tiny time limit stands in for a decoder that hangs.
+    let video = make(
+        dir.path(),
+        "long.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=30:duration=10",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let options = vpdq::HashOptions {
+        seconds_per_hash: 0.0,
+        timeout: std::time::Duration::from_millis(200),
+        ..Default::default()
+    };
+    let e = vpdq::hash_video(&video, &options).unwrap_err();
+    assert!(matches!(e, vpdq::VpdqError::Timeout(_)), "{e}");
+}
+
+#[test]
+fn text_format_round_trip_and_errors() {
+    let text = "0,100,e271017837246aaccddea259648fb7d62f435c89d9e99b2497763e216c8d055c,0.000\n30,49,c0f1117837246aaccddea259648fbfd62f434c89c9e99b249776be216c8d055c,1.001\n";
+    let features = vpdq::parse_features(text).unwrap();
+    assert_eq!(vpdq::write_features(&features), text);
+    for (bad, line) in [
+        ("0,100,zz,0.0\n", 1),
+        ("0,100\n", 1),
+        (
+            "0,101,e271017837246aaccddea259648fb7d62f435c89d9e99b2497763e216c8d055c,0\n",
+            1,
+        ),
+    ] {
+        match vpdq::parse_features(bad) {
+            Err(vpdq::VpdqError::Parse { line: l, .. }) => assert_eq!(l, line),
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+}
