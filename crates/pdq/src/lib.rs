@@ -176,9 +176,7 @@ impl Hasher {
         let window_along_cols = jarosz_window(height, 64);
         self.scratch.resize(luma.len(), 0.0);
         for _ in 0..JAROSZ_PASSES {
-            for (src, dst) in luma.chunks_exact(width).zip(self.scratch.chunks_exact_mut(width)) {
-                box_1d(src, dst, window_along_rows);
-            }
+            box_rows(luma, &mut self.scratch, width, window_along_rows);
             box_columns(
                 &self.scratch,
                 luma,
@@ -269,6 +267,70 @@ fn box_1d(input: &[f32], output: &mut [f32], window: usize) {
         sum -= input[li];
         count -= 1;
         output[oi] = sum / count as f32;
+        li += 1;
+        oi += 1;
+    }
+}
+
+/// Rows filtered together, in lockstep.
+const ROW_LANES: usize = 8;
+
+/// `box_1d` along every row. One row's running sum is a chain of dependent
+/// additions (two per pixel), so a row alone runs at the adder's latency;
+/// [`ROW_LANES`] rows filtered in lockstep overlap their chains. Each row
+/// still sees exactly its own operations in its own order.
+fn box_rows(input: &[f32], output: &mut [f32], width: usize, window: usize) {
+    let mut in_groups = input.chunks_exact(width * ROW_LANES);
+    let mut out_groups = output.chunks_exact_mut(width * ROW_LANES);
+    for (src, dst) in (&mut in_groups).zip(&mut out_groups) {
+        box_rows_lockstep(src, dst, width, window);
+    }
+    let rest_in = in_groups.remainder().chunks_exact(width);
+    for (src, dst) in rest_in.zip(out_groups.into_remainder().chunks_exact_mut(width)) {
+        box_1d(src, dst, window);
+    }
+}
+
+fn box_rows_lockstep(input: &[f32], output: &mut [f32], width: usize, window: usize) {
+    let p = BoxPhases::new(width, window);
+    let mut sums = [0f32; ROW_LANES];
+    let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
+    let mut count = 0usize;
+    for _ in 0..p.grow_silent {
+        for (lane, s) in sums.iter_mut().enumerate() {
+            *s += input[lane * width + ri];
+        }
+        count += 1;
+        ri += 1;
+    }
+    for _ in 0..p.grow {
+        count += 1;
+        let c = count as f32;
+        for (lane, s) in sums.iter_mut().enumerate() {
+            *s += input[lane * width + ri];
+            output[lane * width + oi] = *s / c;
+        }
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..p.slide {
+        let c = count as f32;
+        for (lane, s) in sums.iter_mut().enumerate() {
+            *s += input[lane * width + ri];
+            *s -= input[lane * width + li];
+            output[lane * width + oi] = *s / c;
+        }
+        li += 1;
+        ri += 1;
+        oi += 1;
+    }
+    for _ in 0..p.shrink {
+        count -= 1;
+        let c = count as f32;
+        for (lane, s) in sums.iter_mut().enumerate() {
+            *s -= input[lane * width + li];
+            output[lane * width + oi] = *s / c;
+        }
         li += 1;
         oi += 1;
     }
@@ -451,6 +513,23 @@ mod tests {
         for w in 1..10 {
             box_1d(&input, &mut out, w);
             assert!(out.iter().all(|&v| v == 3.5), "window {w}");
+        }
+    }
+
+    #[test]
+    fn lockstep_row_filter_equals_one_row_at_a_time() {
+        for (w, h, window) in [(37, 19, 3), (512, 17, 4), (5, 8, 1), (64, 9, 2), (1280, 16, 10)] {
+            let input: Vec<f32> = (0..w * h).map(|i| ((i * 31) % 255) as f32 * 0.37 + 0.1).collect();
+            let mut together = vec![0f32; w * h];
+            box_rows(&input, &mut together, w, window);
+            for (row, got) in input.chunks_exact(w).zip(together.chunks_exact(w)) {
+                let mut alone = vec![0f32; w];
+                box_1d(row, &mut alone, window);
+                assert!(
+                    alone.iter().zip(got).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{w}x{h} window {window}"
+                );
+            }
         }
     }
 

@@ -112,6 +112,26 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VpdqError> {
     })
 }
 
+/// Frames are megabytes and a pipe holds 64 KiB by default: every frame
+/// would cost dozens of wake-ups on both sides. Ask for the largest pipe an
+/// unprivileged process may have (1 MiB unless the system says otherwise).
+fn grow_pipe(pipe: &std::process::ChildStdout) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .unwrap_or(1 << 20);
+        // SAFETY: fcntl on a pipe descriptor we own; failure leaves the pipe as it was.
+        unsafe {
+            libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, max);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = pipe;
+}
+
 /// Kills the child when dropped, so no path leaves a decoder running.
 struct KillOnDrop(Arc<Mutex<Child>>);
 
@@ -168,6 +188,7 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
             c.stderr.take().expect("piped stderr"),
         )
     };
+    grow_pipe(&stdout);
     let errors = std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stderr.read_to_string(&mut text);
