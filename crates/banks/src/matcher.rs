@@ -27,10 +27,12 @@ pub struct Query {
     pub sha1: Option<[u8; 20]>,
     /// SHA-256 of the file.
     pub sha256: Option<[u8; 32]>,
+    /// vPDQ frames of a video.
+    pub vpdq: Option<Vec<vpdq::Feature>>,
 }
 
 /// One hit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MatchHit {
     /// The entry's store id.
     pub entry_id: u32,
@@ -42,6 +44,8 @@ pub struct MatchHit {
     pub distance: u32,
     /// Whether the bank is a known-file filter rather than a flag list.
     pub known_file: bool,
+    /// For vPDQ hits: the share of each video's frames that matched.
+    pub video: Option<vpdq::VideoMatch>,
 }
 
 /// Overrides for one matching run.
@@ -49,6 +53,8 @@ pub struct MatchHit {
 pub struct MatchOptions {
     /// Replaces every bank's maximum PDQ distance.
     pub max_distance: Option<u32>,
+    /// vPDQ thresholds (HMA's: frame distance 31, quality 50, query 80 %, target 0 %).
+    pub vpdq: vpdq::MatchThresholds,
 }
 
 /// The banks selected for matching.
@@ -56,6 +62,9 @@ pub struct Matcher<'s> {
     store: &'s Store,
     banks: HashMap<String, BankInfo>,
     pdq: HammingIndex,
+    /// vPDQ entries (id, bank) in the order of `videos`.
+    video_entries: Vec<(u32, String)>,
+    videos: vpdq::VideoIndex,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -77,10 +86,21 @@ impl<'s> Matcher<'s> {
                 .ok_or_else(|| BankError::NoSuchBank(name.clone()))?;
             infos.insert(name, info);
         }
+        let mut video_entries = Vec::new();
+        let mut video_frames = Vec::new();
+        for (id, bank, frames) in store.vpdq_entries()? {
+            if infos.contains_key(&bank) {
+                video_entries.push((id, bank));
+                video_frames.push((id, frames));
+            }
+        }
+        let videos = vpdq::VideoIndex::build(&video_frames, vpdq::MatchThresholds::default().quality);
         Ok(Matcher {
             store,
             banks: infos,
             pdq: store.pdq_index()?,
+            video_entries,
+            videos,
         })
     }
 
@@ -97,6 +117,7 @@ impl<'s> Matcher<'s> {
             signal,
             distance,
             known_file: info.kind == BankKind::Known,
+            video: None,
         })
     }
 
@@ -138,6 +159,15 @@ impl<'s> Matcher<'s> {
                 let quality_ok = quality.is_none_or(|q| q >= info.quality_floor);
                 if distance <= limit(info) && quality_ok {
                     hits.extend(self.hit(id, bank, Signal::Pdq, distance));
+                }
+            }
+        }
+        if let Some(frames) = &query.vpdq {
+            for (slot, video) in self.videos.search(frames, &options.vpdq) {
+                let (id, bank) = &self.video_entries[slot];
+                if let Some(mut hit) = self.hit(*id, bank.clone(), Signal::Other("vpdq".into()), 0) {
+                    hit.video = Some(video);
+                    hits.push(hit);
                 }
             }
         }

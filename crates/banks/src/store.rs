@@ -432,6 +432,30 @@ impl Store {
         Ok(index)
     }
 
+    /// Every live vPDQ entry: id, bank and frames.
+    pub fn vpdq_entries(&self) -> Result<Vec<(u32, String, Vec<vpdq::Feature>)>, BankError> {
+        let mut stmt = self
+            .db
+            .prepare("SELECT id, bank, raw FROM entries WHERE signal = 'vpdq' AND removed IS NULL ORDER BY id")
+            .map_err(|e| self.db_error(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.db_error(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.db_error(e))? {
+            let id: i64 = r.get(0).map_err(|e| self.db_error(e))?;
+            let bank: String = r.get(1).map_err(|e| self.db_error(e))?;
+            let raw: String = r.get(2).map_err(|e| self.db_error(e))?;
+            let raw: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&raw).unwrap_or_default();
+            let frames = raw
+                .get("vpdq_frames")
+                .and_then(|v| v.as_str())
+                .and_then(|t| vpdq::parse_features(t).ok());
+            if let Some(frames) = frames {
+                out.push((id as u32, bank, frames));
+            }
+        }
+        Ok(out)
+    }
+
     /// Ids and banks of the entries carrying this digest (`signal` is md5, sha1 or sha256).
     pub fn lookup_digest(&self, signal: &str, hex: &str) -> Result<Vec<(u32, String)>, BankError> {
         let mut stmt = self

@@ -407,3 +407,28 @@ fn nsrl_rds_v3_database() {
         .unwrap()
         .is_err());
 }
+
+#[test]
+fn vpdq_files() {
+    let text = format!("0,100,{PDQ_A},0.000\n30,12,{PDQ_B},1.000\n");
+    assert_eq!(Format::detect(text.as_bytes()), Format::Vpdq);
+    let options = ReadOptions {
+        source: Some("clip".into()),
+        ..Default::default()
+    };
+    let entries: Vec<NewEntry> = read(Format::Vpdq, &text, options)
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(entries.len(), 1, "one file is one video");
+    assert_eq!(entries[0].signal, "vpdq");
+    assert_eq!(entries[0].external_id.as_deref(), Some("clip"));
+    assert_eq!(formats::entry_frames(&entries[0]).unwrap().len(), 2);
+    assert_eq!(export(Format::Vpdq, &entries), text);
+    let bad = read(
+        Format::Vpdq,
+        &format!("0,100,{PDQ_A},0.000\n1,100,xyz,0.033\n"),
+        ReadOptions::default(),
+    );
+    assert_eq!(bad[0].as_ref().unwrap_err().line, 2);
+}

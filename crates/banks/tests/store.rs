@@ -134,7 +134,10 @@ fn matching_rules() {
     assert_eq!(close.len(), 2, "both banks within their own distance");
     let narrowed = run(
         &pdq_query(flip(PDQ_A, 20), None),
-        &MatchOptions { max_distance: Some(8) },
+        &MatchOptions {
+            max_distance: Some(8),
+            ..Default::default()
+        },
         &mut scratch,
     );
     assert!(narrowed.is_empty());

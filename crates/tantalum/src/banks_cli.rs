@@ -130,6 +130,9 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
             json,
         } => {
             let mut store = open_store(store)?;
+            if file.is_dir() {
+                return import_vpdq_folder(&mut store, &name, &file, categories, json);
+            }
             let input: Box<dyn BufRead + Send> = if file.as_os_str() == "-" {
                 Box::new(BufReader::with_capacity(1 << 20, std::io::stdin()))
             } else {
@@ -329,6 +332,71 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
     }
 }
 
+/// A folder of vPDQ files, one per video (the reference writes them so):
+/// each `.txt` becomes one entry named after its file.
+fn import_vpdq_folder(
+    store: &mut Store,
+    name: &str,
+    dir: &Path,
+    categories: Vec<String>,
+    json: bool,
+) -> Result<ExitCode> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("{}: no .txt vPDQ files", dir.display());
+    }
+    let created = store.bank_settings(name)?.is_none();
+    if created {
+        store.create_bank(name, &BankOptions::default())?;
+    }
+    let entries = files.into_iter().map(move |path| {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let options = ReadOptions {
+            categories: categories.clone(),
+            source: stem.clone(),
+            ..Default::default()
+        };
+        let file = File::open(&path).map_err(|e| banks::LineError {
+            line: 0,
+            message: format!("{}: {e}", path.display()),
+        })?;
+        formats::read_vpdq(Box::new(BufReader::new(file)), stem, &options).map_err(|e| banks::LineError {
+            line: e.line,
+            message: format!("{}: {}", path.display(), e.message),
+        })
+    });
+    let report = store.import(name, entries)?;
+    if created && !report.applied {
+        store.remove_bank(name)?;
+    }
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else if report.applied {
+        println!(
+            "{}: read {} videos into {name} ({} new)",
+            dir.display(),
+            report.read,
+            report.added
+        );
+    } else {
+        for e in &report.errors {
+            eprintln!("{}:{}", e.message, e.line);
+        }
+        eprintln!("{}: {} bad files; nothing was imported", dir.display(), report.bad);
+    }
+    Ok(if report.applied {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 #[derive(clap::Args)]
 pub struct MatchArgs {
     /// PDQ hashes, digests (MD5, SHA-1, SHA-256; a 64-character hash is tried as
@@ -347,6 +415,15 @@ pub struct MatchArgs {
     /// Also match the 8 rotations and flips of each image.
     #[arg(long)]
     dihedral: bool,
+    /// Videos: seconds between hashed frames, as the bank's vPDQ entries were made.
+    #[arg(long, default_value_t = 1.0)]
+    vpdq_seconds: f64,
+    /// Videos: share of the query video's frames that must match, in percent.
+    #[arg(long, default_value_t = 80.0)]
+    vpdq_query_pct: f64,
+    /// Videos: share of the bank video's frames that must be matched, in percent.
+    #[arg(long, default_value_t = 0.0)]
+    vpdq_target_pct: f64,
 }
 
 /// One hit in `tantalum match --json`.
@@ -362,6 +439,10 @@ struct HitRecord<'a> {
     distance: u32,
     categories: &'a [String],
     known_file: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_match_pct: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_match_pct: Option<f64>,
 }
 
 fn hex_bytes<const N: usize>(hex: &str) -> Option<[u8; N]> {
@@ -403,6 +484,15 @@ pub fn run_match(store: &Path, args: MatchArgs) -> Result<ExitCode> {
     let matcher = Matcher::load(&store, &args.banks)?;
     let options = MatchOptions {
         max_distance: args.max_distance,
+        vpdq: vpdq::MatchThresholds {
+            query_pct: args.vpdq_query_pct,
+            target_pct: args.vpdq_target_pct,
+            ..Default::default()
+        },
+    };
+    let video_options = vpdq::HashOptions {
+        seconds_per_hash: args.vpdq_seconds,
+        ..Default::default()
     };
     let analyze = media::AnalyzeOptions {
         dihedral: args.dihedral,
@@ -432,12 +522,24 @@ pub fn run_match(store: &Path, args: MatchArgs) -> Result<ExitCode> {
                 failures += 1;
             }
             let Some(d) = a.digests else { continue };
+            let video = if a.kind == media::Kind::Video && a.error.is_none() {
+                match vpdq::hash_video(path, &video_options) {
+                    Ok((_, frames)) => Some(frames),
+                    Err(e) => {
+                        eprintln!("tantalum: {arg}: vpdq: {e}");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             let q = Query {
                 pdq: a.pdq.map(|p| (p.hash, Some(p.quality))),
                 dihedral: a.dihedral,
                 md5: Some(d.md5),
                 sha1: Some(d.sha1),
                 sha256: Some(d.sha256),
+                vpdq: video,
             };
             let shown = a.pdq.map(|p| p.hash.to_hex()).unwrap_or_else(|| media::hex(&d.sha256));
             queries.push((shown, Some(arg.clone()), q));
@@ -465,6 +567,8 @@ pub fn run_match(store: &Path, args: MatchArgs) -> Result<ExitCode> {
                     distance: hit.distance,
                     categories: &entry.entry.categories,
                     known_file: hit.known_file,
+                    query_match_pct: hit.video.map(|v| v.query_match_pct),
+                    target_match_pct: hit.video.map(|v| v.target_match_pct),
                 };
                 if args.json {
                     serde_json::to_writer(&mut out, &record)?;

@@ -453,3 +453,63 @@ fn videos_get_vpdq() {
     assert_eq!(r["error"], "vpdq unavailable: ffmpeg not found");
     assert_eq!(r["sha256"].as_str().unwrap().len(), 64, "digests kept");
 }
+
+#[test]
+fn videos_match_by_vpdq() {
+    let dir = tempfile::tempdir().unwrap();
+    let make = |name: &str, src: &str| {
+        Command::new("ffmpeg")
+            .args([
+                "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", src, "-t", "3", "-pix_fmt", "yuv420p",
+            ])
+            .arg(dir.path().join(name))
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if !make("known.mp4", "testsrc=size=160x120:rate=10:duration=3") {
+        assert!(
+            std::env::var_os("TANTALUM_REQUIRE_CONFORMANCE").is_none(),
+            "ffmpeg is needed"
+        );
+        return;
+    }
+    assert!(make("other.mp4", "mandelbrot=size=160x120:rate=10"));
+    // The known video's vPDQ, written in the reference's format, becomes a bank entry.
+    let out = tantalum(&["hash", "--json", "known.mp4"], dir.path());
+    let record = &json_lines(&out)[0];
+    let lines: Vec<String> = record["vpdq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{},{},{},{:.3}",
+                f["frame"],
+                f["quality"],
+                f["pdq"].as_str().unwrap(),
+                f["timestamp"].as_f64().unwrap()
+            )
+        })
+        .collect();
+    let hashes = dir.path().join("hashes");
+    fs::create_dir(&hashes).unwrap();
+    fs::write(hashes.join("known.txt"), lines.join("\n") + "\n").unwrap();
+    let store = dir.path().join("store");
+    let out = tantalum_in(
+        &store,
+        &["bank", "import", "videos", hashes.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = tantalum_in(&store, &["match", "--json", "known.mp4"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let hit = &json_lines(&out)[0];
+    assert_eq!(hit["signal"], "vpdq");
+    assert_eq!(hit["external_id"], "known");
+    assert_eq!(hit["query_match_pct"], 100.0);
+    assert_eq!(hit["target_match_pct"], 100.0);
+    let out = tantalum_in(&store, &["match", "--json", "other.mp4"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "a different video does not match");
+}

@@ -10,8 +10,10 @@ mod ncmec;
 mod nsrl;
 mod plain;
 mod vics;
+mod vpdqfmt;
 
 pub use nsrl::{read_nsrl, NsrlWriter};
+pub use vpdqfmt::{entry_frames, read_vpdq};
 
 use std::io::{BufRead, Write};
 
@@ -37,6 +39,9 @@ pub enum Format {
     /// NIST NSRL RDS v3 (a SQLite database): a known-file bank. Read from a
     /// path with [`read_nsrl`], written with [`NsrlWriter`].
     Nsrl,
+    /// vPDQ hash files (`frame,quality,pdq,timestamp`), one file per video,
+    /// read with [`read_vpdq`].
+    Vpdq,
 }
 
 impl Format {
@@ -59,6 +64,7 @@ impl Format {
             Format::Vics => "vics",
             Format::Ncmec => "ncmec",
             Format::Nsrl => "nsrl",
+            Format::Vpdq => "vpdq",
         }
     }
 
@@ -72,6 +78,7 @@ impl Format {
             "vics" | "projectvic" | "json" => Some(Format::Vics),
             "ncmec" | "xml" => Some(Format::Ncmec),
             "nsrl" | "rds" | "rdsv3" => Some(Format::Nsrl),
+            "vpdq" => Some(Format::Vpdq),
             _ => None,
         }
     }
@@ -95,6 +102,9 @@ impl Format {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
+        if vpdqfmt::looks_like(&first) {
+            return Format::Vpdq;
+        }
         if first.starts_with("%%%% hashdeep") || first.starts_with("%%%% md5deep") {
             return Format::Hashdeep;
         }
@@ -198,6 +208,10 @@ pub fn read(format: Format, input: Box<dyn BufRead + Send>, options: ReadOptions
         Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvReader::new(input, options, format)),
         Format::Vics => Box::new(vics::VicsReader::new(input, options)),
         Format::Ncmec => Box::new(ncmec::NcmecReader::new(input, options)),
+        Format::Vpdq => {
+            let name = options.source.clone();
+            Box::new(std::iter::once(vpdqfmt::read_vpdq(input, name, &options)))
+        }
         Format::Nsrl => Box::new(std::iter::once(Err(LineError {
             line: 0,
             message: "an NSRL database is read from its path (read_nsrl), not a stream".into(),
@@ -236,6 +250,7 @@ pub fn writer<'a>(format: Format, out: Box<dyn Write + 'a>) -> Box<dyn EntryWrit
 fn format_writer<'a>(format: Format, out: Box<dyn Write + 'a>) -> Box<dyn EntryWriter + 'a> {
     match format {
         Format::Nsrl => Box::new(plain::PlainWriter { out }),
+        Format::Vpdq => Box::new(vpdqfmt::VpdqWriter { out }),
         Format::Plain => Box::new(plain::PlainWriter { out }),
         Format::Hashdeep => Box::new(plain::HashdeepWriter::new(out)),
         Format::Csv | Format::ThreatExchange => Box::new(csvlike::CsvWriter::new(out, format)),
