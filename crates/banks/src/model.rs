@@ -42,7 +42,7 @@ impl Signal {
             .collect();
         match key.as_str() {
             "pdq" | "pdqhash" | "photopdq" | "pdqphoto" => Signal::Pdq,
-            "md5" | "md5hash" => Signal::Md5,
+            "md5" | "md5hash" | "videomd5" | "photomd5" => Signal::Md5,
             "sha1" | "sha1hash" => Signal::Sha1,
             "sha256" | "sha256hash" => Signal::Sha256,
             _ => Signal::Other(name.trim().to_ascii_lowercase()),

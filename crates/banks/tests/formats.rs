@@ -141,12 +141,22 @@ fn csv_with_header() {
 
 #[test]
 fn threatexchange_export() {
-    let text = format!("signal_type,signal,content_id,category\npdq,{PDQ_A},17,\nvideo_md5,{MD5},18,te:x\n");
+    let text = format!(
+        "signal_type,signal,content_id,category\npdq,{PDQ_A},17,\nvideo_md5,{MD5},18,te:x\nvideo_tmk_pdqf,QUJD,19,\n"
+    );
     assert_eq!(Format::detect(text.as_bytes()), Format::ThreatExchange);
     let entries = round_trip(Format::ThreatExchange, &text);
     assert_eq!(entries[0].signal, "pdq");
-    assert_eq!(entries[1].signal, "video_md5", "unknown types kept by name");
+    assert_eq!(
+        entries[1].signal, "md5",
+        "a video's MD5 is a file MD5: it matches files"
+    );
+    assert!(
+        export(Format::ThreatExchange, &entries).contains("video_md5,"),
+        "exported under the list's own name"
+    );
     assert_eq!(entries[1].external_id.as_deref(), Some("18"));
+    assert_eq!(entries[2].signal, "video_tmk_pdqf", "unknown types kept by name");
 }
 
 #[test]

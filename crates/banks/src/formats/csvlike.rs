@@ -123,6 +123,8 @@ impl<'a> CsvReader<'a> {
         for (col, val) in self.header.iter().zip(record.iter()) {
             if col == "signal_type" {
                 te_type = Some(val.to_string());
+                // Kept so an export writes the list's own name (`video_md5`), not ours (`md5`).
+                raw.insert("signal_type".into(), Value::String(val.to_string()));
             } else if col == "signal" {
                 te_signal = Some(val.to_string());
             } else if let (Format::Csv, Some(signal)) = (self.format, hash_column(col)) {
@@ -246,7 +248,12 @@ impl<'a> CsvWriter<'a> {
         let categories = first.categories.join(";");
         let field = |col: &str| -> String {
             if col == "signal_type" {
-                return first.signal.clone();
+                return first
+                    .raw
+                    .get("signal_type")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&first.signal)
+                    .to_string();
             }
             if col == "signal" {
                 return first.hash.clone();
