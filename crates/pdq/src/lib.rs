@@ -174,11 +174,12 @@ impl Hasher {
     fn blur_and_decimate(&mut self, luma: &mut [f32], width: usize, height: usize) -> [[f32; 64]; 64] {
         let window_along_rows = jarosz_window(width, 64);
         let window_along_cols = jarosz_window(height, 64);
-        self.scratch.resize(luma.len(), 0.0);
-        for _ in 0..JAROSZ_PASSES {
-            box_rows(luma, &mut self.scratch, width, window_along_rows);
+        // Room for a full plane, and for two 64-column planes in the last pass.
+        self.scratch.resize(luma.len().max(2 * 64 * height), 0.0);
+        for _ in 1..JAROSZ_PASSES {
+            box_rows(luma, &mut self.scratch[..luma.len()], width, window_along_rows);
             box_columns(
-                &self.scratch,
+                &self.scratch[..luma.len()],
                 luma,
                 width,
                 height,
@@ -186,13 +187,25 @@ impl Hasher {
                 &mut self.column_sums,
             );
         }
+        // The last pass only has to produce the 64 columns decimation reads:
+        // its row sums still run over every pixel in order, but only those
+        // columns are divided, stored and filtered down.
+        let columns: [usize; 64] = std::array::from_fn(|j| decimation_index(j, width));
+        let (narrow, narrow_out) = self.scratch.split_at_mut(64 * height);
+        box_rows_at(luma, narrow, width, window_along_rows, &columns);
+        box_columns(
+            narrow,
+            &mut narrow_out[..64 * height],
+            64,
+            height,
+            window_along_cols,
+            &mut self.column_sums,
+        );
+        let filtered = &narrow_out[..64 * height];
         let mut block = [[0f32; 64]; 64];
         for (out_i, row) in block.iter_mut().enumerate() {
             let in_i = decimation_index(out_i, height);
-            let src = &luma[in_i * width..(in_i + 1) * width];
-            for (out_j, v) in row.iter_mut().enumerate() {
-                *v = src[decimation_index(out_j, width)];
-            }
+            row.copy_from_slice(&filtered[in_i * 64..(in_i + 1) * 64]);
         }
         block
     }
@@ -333,6 +346,68 @@ fn box_rows_lockstep(input: &[f32], output: &mut [f32], width: usize, window: us
         }
         li += 1;
         oi += 1;
+    }
+}
+
+/// Like [`box_rows`], but stores only the given (ascending) columns of each
+/// row, 64 to a row of `out`. The running sums are the same, so the stored
+/// values are bit for bit those [`box_rows`] would store there.
+fn box_rows_at(input: &[f32], out: &mut [f32], width: usize, window: usize, columns: &[usize; 64]) {
+    let height = input.len() / width;
+    let p = BoxPhases::new(width, window);
+    let mut row = 0;
+    while row < height {
+        let lanes = ROW_LANES.min(height - row);
+        let src = &input[row * width..(row + lanes) * width];
+        let dst = &mut out[row * 64..(row + lanes) * 64];
+        let mut sums = [0f32; ROW_LANES];
+        let (mut li, mut ri, mut oi, mut next) = (0usize, 0usize, 0usize, 0usize);
+        let mut count = 0usize;
+        let mut store = |sums: &[f32; ROW_LANES], oi: usize, count: usize, next: &mut usize| {
+            while *next < 64 && columns[*next] == oi {
+                let c = count as f32;
+                for (lane, s) in sums.iter().enumerate().take(lanes) {
+                    dst[lane * 64 + *next] = *s / c;
+                }
+                *next += 1;
+            }
+        };
+        for _ in 0..p.grow_silent {
+            for (lane, s) in sums.iter_mut().enumerate().take(lanes) {
+                *s += src[lane * width + ri];
+            }
+            count += 1;
+            ri += 1;
+        }
+        for _ in 0..p.grow {
+            count += 1;
+            for (lane, s) in sums.iter_mut().enumerate().take(lanes) {
+                *s += src[lane * width + ri];
+            }
+            store(&sums, oi, count, &mut next);
+            ri += 1;
+            oi += 1;
+        }
+        for _ in 0..p.slide {
+            for (lane, s) in sums.iter_mut().enumerate().take(lanes) {
+                *s += src[lane * width + ri];
+                *s -= src[lane * width + li];
+            }
+            store(&sums, oi, count, &mut next);
+            li += 1;
+            ri += 1;
+            oi += 1;
+        }
+        for _ in 0..p.shrink {
+            count -= 1;
+            for (lane, s) in sums.iter_mut().enumerate().take(lanes) {
+                *s -= src[lane * width + li];
+            }
+            store(&sums, oi, count, &mut next);
+            li += 1;
+            oi += 1;
+        }
+        row += lanes;
     }
 }
 
@@ -529,6 +604,34 @@ mod tests {
                     alone.iter().zip(got).all(|(a, b)| a.to_bits() == b.to_bits()),
                     "{w}x{h} window {window}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn selected_columns_equal_the_full_row_filter() {
+        for (w, h, window) in [
+            (37, 19, 3),
+            (512, 17, 4),
+            (5, 11, 1),
+            (64, 9, 2),
+            (1280, 13, 10),
+            (100, 8, 2),
+        ] {
+            let input: Vec<f32> = (0..w * h).map(|i| ((i * 31) % 255) as f32 * 0.37 + 0.1).collect();
+            let mut full = vec![0f32; w * h];
+            box_rows(&input, &mut full, w, window);
+            let columns: [usize; 64] = std::array::from_fn(|j| decimation_index(j, w));
+            let mut narrow = vec![0f32; 64 * h];
+            box_rows_at(&input, &mut narrow, w, window, &columns);
+            for r in 0..h {
+                for (k, &c) in columns.iter().enumerate() {
+                    assert_eq!(
+                        narrow[r * 64 + k].to_bits(),
+                        full[r * w + c].to_bits(),
+                        "{w}x{h} row {r} col {c}"
+                    );
+                }
             }
         }
     }
