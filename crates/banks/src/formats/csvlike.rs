@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 
 use serde_json::{Map, Value};
 
-use super::{merge_categories, EntryWriter, Format, LineError, ReadOptions};
+use super::{merge_categories, EntryWriter, Format, LineError, ReadOptions, Records};
 use crate::model::{NewEntry, Signal};
 
 /// The signal a hash column holds, from its header name.
@@ -208,7 +208,7 @@ pub struct CsvWriter<'a> {
     out: csv::Writer<Box<dyn Write + 'a>>,
     format: Format,
     header: Option<Vec<String>>,
-    row: Option<(Value, Vec<NewEntry>)>,
+    row: Records,
 }
 
 impl<'a> CsvWriter<'a> {
@@ -217,7 +217,7 @@ impl<'a> CsvWriter<'a> {
             out: csv::WriterBuilder::new().flexible(true).from_writer(out),
             format,
             header: None,
-            row: None,
+            row: Records::default(),
         }
     }
 
@@ -229,10 +229,7 @@ impl<'a> CsvWriter<'a> {
             .collect()
     }
 
-    fn flush_row(&mut self) -> std::io::Result<()> {
-        let Some((_, entries)) = self.row.take() else {
-            return Ok(());
-        };
+    fn write_row(&mut self, entries: Vec<NewEntry>) -> std::io::Result<()> {
         let first = &entries[0];
         let own_header: Option<Vec<String>> = first
             .raw
@@ -281,17 +278,20 @@ impl<'a> CsvWriter<'a> {
 
 impl EntryWriter for CsvWriter<'_> {
     fn write(&mut self, e: &NewEntry) -> std::io::Result<()> {
-        let key = e.raw.get("csv_row").cloned().unwrap_or(Value::Null);
-        let same_row = self.format == Format::Csv && matches!(&self.row, Some((k, _)) if *k == key && !key.is_null());
-        if !same_row {
-            self.flush_row()?;
-            self.row = Some((key, Vec::new()));
+        // Only our own CSV puts several hashes on one row.
+        let key = match self.format {
+            Format::Csv => e.raw.get("csv_row").cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        match self.row.push(key, e) {
+            Some(done) => self.write_row(done),
+            None => Ok(()),
         }
-        self.row.as_mut().expect("row set above").1.push(e.clone());
-        Ok(())
     }
     fn finish(&mut self) -> std::io::Result<()> {
-        self.flush_row()?;
+        if let Some(done) = self.row.finish() {
+            self.write_row(done)?;
+        }
         self.out.flush()
     }
 }

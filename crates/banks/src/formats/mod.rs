@@ -259,6 +259,33 @@ fn format_writer<'a>(format: Format, out: Box<dyn Write + 'a>) -> Box<dyn EntryW
     }
 }
 
+/// Consecutive entries that came from one source record (a CSV row, a
+/// hashdeep line, an NCMEC entry), gathered so a writer can rebuild it.
+#[derive(Default)]
+pub(crate) struct Records {
+    current: Option<(serde_json::Value, Vec<NewEntry>)>,
+}
+
+impl Records {
+    /// Adds an entry under its record's key (`Null`: a record of its own).
+    /// Returns the previous record when this entry starts a new one.
+    pub(crate) fn push(&mut self, key: serde_json::Value, entry: &NewEntry) -> Option<Vec<NewEntry>> {
+        let same = matches!(&self.current, Some((k, _)) if *k == key && !key.is_null());
+        let done = if same {
+            None
+        } else {
+            self.current.replace((key, Vec::new())).map(|(_, v)| v)
+        };
+        self.current.as_mut().expect("set above").1.push(entry.clone());
+        done
+    }
+
+    /// The last record, at the end.
+    pub(crate) fn finish(&mut self) -> Option<Vec<NewEntry>> {
+        self.current.take().map(|(_, v)| v)
+    }
+}
+
 /// The entries' categories plus the import's own labels, without repeats.
 pub(crate) fn merge_categories(mut own: Vec<String>, extra: &[String]) -> Vec<String> {
     for c in extra {

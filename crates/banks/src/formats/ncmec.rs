@@ -13,7 +13,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::{Map, Value};
 
-use super::{merge_categories, EntryWriter, LineError, ReadOptions};
+use super::{merge_categories, EntryWriter, LineError, ReadOptions, Records};
 use crate::model::{NewEntry, Signal};
 
 type Item = Result<NewEntry, LineError>;
@@ -135,6 +135,19 @@ impl NcmecReader {
         }
     }
 
+    /// `<member id="...">` names the member that shared the entry.
+    fn take_member_id(&mut self, e: &quick_xml::events::BytesStart) {
+        let id = e
+            .attributes()
+            .flatten()
+            .find(|a| a.key.local_name().as_ref() == b"id")
+            .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+            .unwrap_or_default();
+        if let Some(p) = self.entry.as_mut() {
+            p.member_id = id;
+        }
+    }
+
     fn step(&mut self) {
         self.buf.clear();
         let event = match self.reader.read_event_into(&mut self.buf) {
@@ -156,16 +169,8 @@ impl NcmecReader {
                         deleted,
                         ..Default::default()
                     });
-                } else if name == "member" && self.entry.is_some() {
-                    let id = e
-                        .attributes()
-                        .flatten()
-                        .find(|a| a.key.local_name().as_ref() == b"id")
-                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
-                        .unwrap_or_default();
-                    if let Some(p) = self.entry.as_mut() {
-                        p.member_id = id;
-                    }
+                } else if name == "member" {
+                    self.take_member_id(&e);
                 }
                 self.path.push(name);
                 self.text.clear();
@@ -173,15 +178,7 @@ impl NcmecReader {
             Event::Empty(e) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).to_ascii_lowercase();
                 if name == "member" {
-                    let id = e
-                        .attributes()
-                        .flatten()
-                        .find(|a| a.key.local_name().as_ref() == b"id")
-                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
-                        .unwrap_or_default();
-                    if let Some(p) = self.entry.as_mut() {
-                        p.member_id = id;
-                    }
+                    self.take_member_id(&e);
                 }
             }
             // Text arrives in pieces, entity references (`&amp;`) on their own.
@@ -246,7 +243,7 @@ pub struct NcmecWriter<'a> {
     out: Box<dyn Write + 'a>,
     started: bool,
     section: Option<String>,
-    current: Option<(String, Vec<NewEntry>)>,
+    current: Records,
 }
 
 impl<'a> NcmecWriter<'a> {
@@ -255,14 +252,11 @@ impl<'a> NcmecWriter<'a> {
             out,
             started: false,
             section: None,
-            current: None,
+            current: Records::default(),
         }
     }
 
-    fn flush_entry(&mut self) -> std::io::Result<()> {
-        let Some((_, entries)) = self.current.take() else {
-            return Ok(());
-        };
+    fn write_entry(&mut self, entries: Vec<NewEntry>) -> std::io::Result<()> {
         let first = &entries[0];
         let text = |k: &str| first.raw.get(k).and_then(Value::as_str).unwrap_or("").to_string();
         let entry_type = match text("ncmec_entry_type") {
@@ -328,17 +322,21 @@ impl<'a> NcmecWriter<'a> {
 
 impl EntryWriter for NcmecWriter<'_> {
     fn write(&mut self, e: &NewEntry) -> std::io::Result<()> {
-        let key = e.external_id.clone().unwrap_or_default();
-        let same = matches!(&self.current, Some((k, _)) if *k == key && !key.is_empty());
-        if !same {
-            self.flush_entry()?;
-            self.current = Some((key, Vec::new()));
+        let key = e
+            .external_id
+            .clone()
+            .filter(|k| !k.is_empty())
+            .map(Value::String)
+            .unwrap_or(Value::Null);
+        match self.current.push(key, e) {
+            Some(done) => self.write_entry(done),
+            None => Ok(()),
         }
-        self.current.as_mut().expect("set above").1.push(e.clone());
-        Ok(())
     }
     fn finish(&mut self) -> std::io::Result<()> {
-        self.flush_entry()?;
+        if let Some(done) = self.current.finish() {
+            self.write_entry(done)?;
+        }
         if !self.started {
             writeln!(self.out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<queryResult>")?;
         }

@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 
 use serde_json::{Map, Value};
 
-use super::{read_line_limited, EntryWriter, LineError, ReadOptions};
+use super::{read_line_limited, EntryWriter, LineError, ReadOptions, Records};
 use crate::model::{NewEntry, Signal};
 
 /// Decides whether untyped 64-character hashes are PDQ or SHA-256 from a
@@ -329,7 +329,7 @@ impl Iterator for HashdeepReader<'_> {
 pub struct HashdeepWriter<'a> {
     out: Box<dyn Write + 'a>,
     header_written: bool,
-    row: Option<(Value, Vec<NewEntry>)>,
+    row: Records,
 }
 
 impl<'a> HashdeepWriter<'a> {
@@ -337,14 +337,11 @@ impl<'a> HashdeepWriter<'a> {
         HashdeepWriter {
             out,
             header_written: false,
-            row: None,
+            row: Records::default(),
         }
     }
 
-    fn flush_row(&mut self) -> std::io::Result<()> {
-        let Some((_, entries)) = self.row.take() else {
-            return Ok(());
-        };
+    fn write_row(&mut self, entries: Vec<NewEntry>) -> std::io::Result<()> {
         let first = &entries[0];
         let columns = first
             .raw
@@ -377,16 +374,15 @@ impl<'a> HashdeepWriter<'a> {
 impl EntryWriter for HashdeepWriter<'_> {
     fn write(&mut self, e: &NewEntry) -> std::io::Result<()> {
         let key = e.raw.get("hashdeep_row").cloned().unwrap_or(Value::Null);
-        let same_row = matches!(&self.row, Some((k, _)) if *k == key && !key.is_null());
-        if !same_row {
-            self.flush_row()?;
-            self.row = Some((key, Vec::new()));
+        match self.row.push(key, e) {
+            Some(done) => self.write_row(done),
+            None => Ok(()),
         }
-        self.row.as_mut().expect("row set above").1.push(e.clone());
-        Ok(())
     }
     fn finish(&mut self) -> std::io::Result<()> {
-        self.flush_row()?;
+        if let Some(done) = self.row.finish() {
+            self.write_row(done)?;
+        }
         self.out.flush()
     }
 }
