@@ -131,6 +131,29 @@ pub struct NewEntry {
     pub withdrawn: bool,
 }
 
+impl NewEntry {
+    /// An entry for one hash of a source record, normalised for its type
+    /// (the error says what is wrong with the hash).
+    pub fn of_record(
+        signal: &Signal,
+        hash: &str,
+        categories: &[String],
+        external_id: Option<&str>,
+        source: Option<&str>,
+        raw: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<NewEntry, String> {
+        Ok(NewEntry {
+            signal: signal.name().to_string(),
+            hash: signal.normalise(hash)?,
+            categories: categories.to_vec(),
+            external_id: external_id.map(str::to_string),
+            source: source.map(str::to_string),
+            raw: raw.clone(),
+            withdrawn: false,
+        })
+    }
+}
+
 /// A stored entry.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Entry {

@@ -154,15 +154,8 @@ impl<'a> CsvReader<'a> {
         }
         let categories = merge_categories(categories, &self.options.categories);
         for (signal, value) in hashes {
-            let e = signal.normalise(&value).map(|hash| NewEntry {
-                signal: signal.name().to_string(),
-                hash,
-                categories: categories.clone(),
-                external_id: external_id.clone(),
-                source: self.options.source.clone(),
-                raw: raw.clone(),
-                withdrawn: false,
-            });
+            let source = self.options.source.as_deref();
+            let e = NewEntry::of_record(&signal, &value, &categories, external_id.as_deref(), source, &raw);
             self.queued.push_back(e.map_err(|message| LineError { line, message }));
         }
     }

@@ -116,20 +116,13 @@ impl NcmecReader {
                 other => Signal::parse(other),
             };
             let line = self.line();
-            let item = signal
-                .normalise(&value)
-                .map(|hash| NewEntry {
-                    signal: signal.name().to_string(),
-                    hash,
-                    categories: categories.clone(),
-                    external_id: Some(external_id.clone()),
-                    source: self.options.source.clone(),
-                    raw: raw.clone(),
-                    withdrawn: false,
-                })
-                .map_err(|m| LineError {
-                    line,
-                    message: format!("entry {external_id}, {kind}: {m}"),
+            let source = self.options.source.as_deref();
+            let item =
+                NewEntry::of_record(&signal, &value, &categories, Some(&external_id), source, &raw).map_err(|m| {
+                    LineError {
+                        line,
+                        message: format!("entry {external_id}, {kind}: {m}"),
+                    }
                 });
             self.queued.push_back(item);
         }

@@ -68,17 +68,7 @@ pub fn read_nsrl(path: &Path, options: ReadOptions) -> Entries {
                     let Some(hash) = r.get::<_, Option<String>>(i)?.filter(|h| !h.is_empty()) else {
                         continue;
                     };
-                    let item = signal
-                        .normalise(&hash)
-                        .map(|hash| NewEntry {
-                            signal: signal.name().to_string(),
-                            hash,
-                            categories: categories.clone(),
-                            external_id: None,
-                            source: options.source.clone(),
-                            raw: raw.clone(),
-                            withdrawn: false,
-                        })
+                    let item = NewEntry::of_record(signal, &hash, &categories, None, options.source.as_deref(), &raw)
                         .map_err(|message| LineError {
                             line: row_no,
                             message: format!("row {row_no}: {message}"),

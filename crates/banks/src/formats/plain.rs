@@ -36,15 +36,7 @@ fn is_hex(s: &str) -> bool {
 }
 
 fn entry(signal: &Signal, hash: &str, options: &ReadOptions, raw: Map<String, Value>) -> Result<NewEntry, String> {
-    Ok(NewEntry {
-        signal: signal.name().to_string(),
-        hash: signal.normalise(hash)?,
-        categories: options.categories.clone(),
-        external_id: None,
-        source: options.source.clone(),
-        raw,
-        withdrawn: false,
-    })
+    NewEntry::of_record(signal, hash, &options.categories, None, options.source.as_deref(), &raw)
 }
 
 /// Plain lists and md5sum-style output.

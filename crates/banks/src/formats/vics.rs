@@ -113,21 +113,13 @@ impl Ctx<'_> {
             }
             any = true;
             let signal = Signal::parse(signal);
-            let item = signal
-                .normalise(value)
-                .map(|hash| NewEntry {
-                    signal: signal.name().to_string(),
-                    hash,
-                    categories: categories.clone(),
-                    external_id: external_id.clone(),
-                    source: self.options.source.clone(),
-                    raw: raw.clone(),
-                    withdrawn: false,
-                })
-                .map_err(|message| LineError {
+            let source = self.options.source.as_deref();
+            let item = NewEntry::of_record(&signal, value, &categories, external_id.as_deref(), source, &raw).map_err(
+                |message| LineError {
                     line: 0,
                     message: format!("media {}: {field}: {message}", external_id.as_deref().unwrap_or("?")),
-                });
+                },
+            );
             self.tx.send(item).map_err(|_| ())?;
         }
         if !any {
