@@ -131,7 +131,7 @@ impl Store {
         if name.is_empty() || name.contains(['/', '\\', '\0']) {
             return Err(BankError::BadName(name.to_string()));
         }
-        if self.bank(name)?.is_some() {
+        if self.bank_settings(name)?.is_some() {
             return Err(BankError::Exists(name.to_string()));
         }
         self.db
@@ -234,7 +234,7 @@ impl Store {
         bank: &str,
         entries: impl Iterator<Item = Result<NewEntry, LineError>>,
     ) -> Result<ImportReport, BankError> {
-        if self.bank(bank)?.is_none() {
+        if self.bank_settings(bank)?.is_none() {
             return Err(BankError::NoSuchBank(bank.to_string()));
         }
         let path = self.dir.join("banks.sqlite");

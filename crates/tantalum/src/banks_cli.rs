@@ -222,7 +222,7 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
         BankCommand::Export { name, format, out } => {
             let store = open_store(store)?;
             let format = format_named(&format)?;
-            if store.bank(&name)?.is_none() {
+            if store.bank_settings(&name)?.is_none() {
                 bail!("no bank named {name:?}");
             }
             if format == Format::Nsrl {
