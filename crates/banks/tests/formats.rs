@@ -35,6 +35,14 @@ fn export(format: Format, entries: &[NewEntry]) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// (signal, hash, external id) of each entry, for compact assertions.
+fn typed_hashes(entries: &[NewEntry]) -> Vec<(&str, &str, Option<&str>)> {
+    entries
+        .iter()
+        .map(|e| (e.signal.as_str(), e.hash.as_str(), e.external_id.as_deref()))
+        .collect()
+}
+
 /// Export then re-import gives the same entries.
 fn round_trip(format: Format, text: &str) -> Vec<NewEntry> {
     let first = ok(format, text);
@@ -225,10 +233,7 @@ fn vics_v13_case_wrapped_and_v20_flat() {
     );
     assert_eq!(Format::detect(v13.as_bytes()), Format::Vics);
     let entries = round_trip(Format::Vics, &v13);
-    let got: Vec<(&str, &str, Option<&str>)> = entries
-        .iter()
-        .map(|e| (e.signal.as_str(), e.hash.as_str(), e.external_id.as_deref()))
-        .collect();
+    let got = typed_hashes(&entries);
     assert_eq!(
         got,
         vec![
@@ -329,10 +334,7 @@ fn ncmec_xml() {
         "deleted entries come through as tombstones"
     );
     let entries: Vec<NewEntry> = all.into_iter().filter(|e| !e.withdrawn).collect();
-    let got: Vec<(&str, &str, Option<&str>)> = entries
-        .iter()
-        .map(|e| (e.signal.as_str(), e.hash.as_str(), e.external_id.as_deref()))
-        .collect();
+    let got = typed_hashes(&entries);
     assert_eq!(
         got,
         vec![

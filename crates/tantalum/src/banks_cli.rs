@@ -155,22 +155,6 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
                     _ => bail!("--signal takes pdq or sha256"),
                 },
             };
-            let created = store.bank_settings(&name)?.is_none();
-            if created {
-                // NSRL lists known software: such a bank filters, never flags.
-                let kind = if format == Format::Nsrl {
-                    BankKind::Known
-                } else {
-                    BankKind::Flag
-                };
-                store.create_bank(
-                    &name,
-                    &BankOptions {
-                        kind,
-                        ..Default::default()
-                    },
-                )?;
-            }
             let source = source.or_else(|| file.file_name().map(|n| n.to_string_lossy().into_owned()));
             let options = ReadOptions {
                 signal_64,
@@ -187,37 +171,14 @@ pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
             } else {
                 formats::read(format, input, options)
             };
-            let report = store.import(&name, entries)?;
-            if created && !report.applied {
-                // Nothing half-imported: not even the empty bank this import made.
-                store.remove_bank(&name)?;
-            }
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else if report.applied {
-                println!(
-                    "{}: read {} entries into {name} as {} ({} new, {} already there, {} withdrawn)",
-                    file.display(),
-                    report.read,
-                    format.name(),
-                    report.added,
-                    report.duplicates,
-                    report.withdrawn
-                );
+            // NSRL lists known software: such a bank filters, never flags.
+            let kind = if format == Format::Nsrl {
+                BankKind::Known
             } else {
-                for e in &report.errors {
-                    eprintln!("{}:{}: {}", file.display(), e.line, e.message);
-                }
-                if report.bad as usize > report.errors.len() {
-                    eprintln!("... and {} more bad lines", report.bad as usize - report.errors.len());
-                }
-                eprintln!("{}: {} bad lines; nothing was imported", file.display(), report.bad);
-            }
-            Ok(if report.applied {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+                BankKind::Flag
+            };
+            let label = file.display().to_string();
+            import_entries(&mut store, &name, kind, &label, format.name(), entries, json)
         }
         BankCommand::Export { name, format, out } => {
             let store = open_store(store)?;
@@ -351,10 +312,6 @@ fn import_vpdq_folder(
     if files.is_empty() {
         bail!("{}: no .txt vPDQ files", dir.display());
     }
-    let created = store.bank_settings(name)?.is_none();
-    if created {
-        store.create_bank(name, &BankOptions::default())?;
-    }
     let entries = files.into_iter().map(move |path| {
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
         let options = ReadOptions {
@@ -371,6 +328,32 @@ fn import_vpdq_folder(
             message: format!("{}: {}", path.display(), e.message),
         })
     });
+    let label = dir.display().to_string();
+    import_entries(store, name, BankKind::Flag, &label, Format::Vpdq.name(), entries, json)
+}
+
+/// Imports entries into a bank, creating it when missing, and reports: the
+/// counts on success, the bad lines otherwise. A failed import leaves nothing
+/// behind, not even the empty bank it created.
+fn import_entries(
+    store: &mut Store,
+    name: &str,
+    kind: BankKind,
+    label: &str,
+    format: &str,
+    entries: impl Iterator<Item = Result<banks::NewEntry, banks::LineError>>,
+    json: bool,
+) -> Result<ExitCode> {
+    let created = store.bank_settings(name)?.is_none();
+    if created {
+        store.create_bank(
+            name,
+            &BankOptions {
+                kind,
+                ..Default::default()
+            },
+        )?;
+    }
     let report = store.import(name, entries)?;
     if created && !report.applied {
         store.remove_bank(name)?;
@@ -379,16 +362,17 @@ fn import_vpdq_folder(
         println!("{}", serde_json::to_string(&report)?);
     } else if report.applied {
         println!(
-            "{}: read {} videos into {name} ({} new)",
-            dir.display(),
-            report.read,
-            report.added
+            "{label}: read {} entries into {name} as {format} ({} new, {} already there, {} withdrawn)",
+            report.read, report.added, report.duplicates, report.withdrawn
         );
     } else {
         for e in &report.errors {
-            eprintln!("{}:{}", e.message, e.line);
+            eprintln!("{label}:{}: {}", e.line, e.message);
         }
-        eprintln!("{}: {} bad files; nothing was imported", dir.display(), report.bad);
+        if report.bad as usize > report.errors.len() {
+            eprintln!("... and {} more bad lines", report.bad as usize - report.errors.len());
+        }
+        eprintln!("{label}: {} bad lines; nothing was imported", report.bad);
     }
     Ok(if report.applied {
         ExitCode::SUCCESS
