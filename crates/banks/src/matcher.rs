@@ -57,9 +57,10 @@ pub struct MatchOptions {
     pub vpdq: vpdq::MatchThresholds,
 }
 
-/// The banks selected for matching.
-pub struct Matcher<'s> {
-    store: &'s Store,
+/// The banks selected for matching. It holds no database handle, so one
+/// matcher serves every thread; each thread passes its own [`Store`] (see
+/// [`Store::open_reader`]) for the digest and entry lookups.
+pub struct Matcher {
     banks: HashMap<String, BankInfo>,
     pdq: HammingIndex,
     /// vPDQ entries (id, bank) in the order of `videos`.
@@ -71,9 +72,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl<'s> Matcher<'s> {
+impl Matcher {
     /// Matches against the named banks (all when empty).
-    pub fn load(store: &'s Store, banks: &[String]) -> Result<Matcher<'s>, BankError> {
+    pub fn load(store: &Store, banks: &[String]) -> Result<Matcher, BankError> {
         let mut infos = HashMap::new();
         let names = if banks.is_empty() {
             store.bank_names()?
@@ -96,7 +97,6 @@ impl<'s> Matcher<'s> {
         }
         let videos = vpdq::VideoIndex::build(&video_frames, vpdq::MatchThresholds::default().quality);
         Ok(Matcher {
-            store,
             banks: infos,
             pdq: store.pdq_index()?,
             video_entries,
@@ -124,6 +124,7 @@ impl<'s> Matcher<'s> {
     /// Every hit for one query.
     pub fn match_query(
         &self,
+        store: &Store,
         query: &Query,
         options: &MatchOptions,
         scratch: &mut Scratch,
@@ -136,7 +137,7 @@ impl<'s> Matcher<'s> {
         ];
         for (digest, signal) in digests {
             let Some(digest) = digest else { continue };
-            for (id, bank) in self.store.lookup_digest(signal.name(), &digest)? {
+            for (id, bank) in store.lookup_digest(signal.name(), &digest)? {
                 hits.extend(self.hit(id, bank, signal.clone(), 0));
             }
         }
@@ -154,7 +155,7 @@ impl<'s> Matcher<'s> {
                 }
             }
             for (id, distance) in best {
-                let Some(bank) = self.store.bank_of(id)? else { continue };
+                let Some(bank) = store.bank_of(id)? else { continue };
                 let Some(info) = self.banks.get(&bank) else { continue };
                 let quality_ok = quality.is_none_or(|q| q >= info.quality_floor);
                 if distance <= limit(info) && quality_ok {

@@ -117,6 +117,20 @@ impl Store {
         })
     }
 
+    /// Opens an existing store for reading only, as each scanning thread
+    /// does beside the writer: no schema work, so any number can open at once.
+    pub fn open_reader(dir: &Path) -> Result<Store, BankError> {
+        let path = dir.join("banks.sqlite");
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let db = Connection::open_with_flags(&path, flags).map_err(|e| BankError::db(&path, e))?;
+        db.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| BankError::db(&path, e))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            db,
+        })
+    }
+
     /// The store directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -115,7 +115,7 @@ fn matching_rules() {
     import(&mut store, "nsrl", &format!("{MD5}\n"));
     let matcher = Matcher::load(&store, &[]).unwrap();
     let mut scratch = index::Scratch::default();
-    let run = |q: &Query, o: &MatchOptions, s: &mut index::Scratch| matcher.match_query(q, o, s).unwrap();
+    let run = |q: &Query, o: &MatchOptions, s: &mut index::Scratch| matcher.match_query(&store, q, o, s).unwrap();
 
     let near = run(
         &pdq_query(flip(PDQ_A, 20), Some(90)),
@@ -188,6 +188,7 @@ fn a_suppressing_bank_removes_the_other_hits() {
     let matcher = Matcher::load(&store, &[]).unwrap();
     let hits = matcher
         .match_query(
+            &store,
             &pdq_query(flip(PDQ_A, 3), None),
             &MatchOptions::default(),
             &mut Default::default(),
@@ -201,6 +202,7 @@ fn a_suppressing_bank_removes_the_other_hits() {
     assert_eq!(
         only_list
             .match_query(
+                &store,
                 &pdq_query(flip(PDQ_A, 3), None),
                 &MatchOptions::default(),
                 &mut Default::default()
@@ -235,7 +237,7 @@ fn withdrawn_entries_are_marked_removed_and_no_longer_match() {
     let matcher = Matcher::load(&store, &[]).unwrap();
     let q = pdq_query(pdq::Hash256::from_hex(PDQ_A).unwrap(), None);
     assert!(matcher
-        .match_query(&q, &MatchOptions::default(), &mut Default::default())
+        .match_query(&store, &q, &MatchOptions::default(), &mut Default::default())
         .unwrap()
         .is_empty());
     // The list adding it again brings it back.
@@ -243,7 +245,7 @@ fn withdrawn_entries_are_marked_removed_and_no_longer_match() {
     let matcher = Matcher::load(&store, &[]).unwrap();
     assert_eq!(
         matcher
-            .match_query(&q, &MatchOptions::default(), &mut Default::default())
+            .match_query(&store, &q, &MatchOptions::default(), &mut Default::default())
             .unwrap()
             .len(),
         1

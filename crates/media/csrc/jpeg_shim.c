@@ -474,3 +474,47 @@ int tsh_jpeg_decode(const uint8_t *data, size_t len, uint32_t out_w, uint32_t ou
   }
   return rc;
 }
+
+/* Encodes 8-bit RGB as a baseline JPEG with 4:2:0 chroma, as phone cameras
+ * and messengers do. Used to make synthetic test and demo media. The buffer
+ * is malloc'd by libjpeg and released with tsh_free. */
+int tsh_jpeg_encode(const uint8_t *rgb, uint32_t width, uint32_t height, int quality, uint8_t **out,
+                    unsigned long *out_len, char *msg, size_t msg_len) {
+  struct jpeg_compress_struct cinfo;
+  struct tsh_error_mgr err;
+  memset(&err, 0, sizeof err);
+  err.msg = msg;
+  err.msg_len = msg_len;
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = tsh_error_exit;
+  err.pub.emit_message = tsh_emit_message;
+  err.pub.output_message = tsh_output_message;
+  *out = NULL;
+  *out_len = 0;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_compress(&cinfo);
+    if (*out) {
+      free(*out);
+      *out = NULL;
+    }
+    return TSH_ERR_DECODE;
+  }
+  jpeg_create_compress(&cinfo);
+  jpeg_mem_dest(&cinfo, out, out_len);
+  cinfo.image_width = width;
+  cinfo.image_height = height;
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = (JSAMPROW)(rgb + (size_t)cinfo.next_scanline * width * 3);
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  return TSH_OK;
+}
+
+void tsh_free(void *p) { free(p); }

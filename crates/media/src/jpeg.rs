@@ -29,6 +29,55 @@ extern "C" {
         msg_len: usize,
         mode: c_int,
     ) -> c_int;
+    fn tsh_jpeg_encode(
+        rgb: *const u8,
+        width: u32,
+        height: u32,
+        quality: c_int,
+        out: *mut *mut u8,
+        out_len: *mut std::os::raw::c_ulong,
+        msg: *mut c_char,
+        msg_len: usize,
+    ) -> c_int;
+    fn tsh_free(p: *mut std::ffi::c_void);
+}
+
+/// Encodes 8-bit RGB (row-major, 3 bytes a pixel) as a baseline 4:2:0 JPEG
+/// at `quality` (1–100) with the system libjpeg: how tests and the demo make
+/// benign photos and re-encoded copies of them.
+pub fn encode_jpeg(rgb: &[u8], width: u32, height: u32, quality: u8) -> Result<Vec<u8>, DecodeError> {
+    let expected = width as usize * height as usize * 3;
+    if width == 0 || height == 0 || rgb.len() != expected {
+        return Err(DecodeError::Corrupt(format!(
+            "encode_jpeg: {} bytes for a {width}x{height} RGB image",
+            rgb.len()
+        )));
+    }
+    let mut out: *mut u8 = std::ptr::null_mut();
+    let mut out_len: std::os::raw::c_ulong = 0;
+    let mut msg = [0u8; 256];
+    // SAFETY: `rgb` holds width*height*3 bytes (checked above); the shim
+    // writes a malloc'd buffer and its length, released below with tsh_free.
+    let code = unsafe {
+        tsh_jpeg_encode(
+            rgb.as_ptr(),
+            width,
+            height,
+            c_int::from(quality.clamp(1, 100)),
+            &mut out,
+            &mut out_len,
+            msg.as_mut_ptr().cast(),
+            msg.len(),
+        )
+    };
+    if code != OK || out.is_null() {
+        return Err(DecodeError::Corrupt(format!("encode_jpeg: {}", message(&msg))));
+    }
+    // SAFETY: the shim reported success, so `out` points at `out_len` bytes it allocated.
+    let bytes = unsafe { std::slice::from_raw_parts(out, out_len as usize) }.to_vec();
+    // SAFETY: `out` came from the shim's malloc and is freed once.
+    unsafe { tsh_free(out.cast()) };
+    Ok(bytes)
 }
 
 /// Which conversion path the shim takes.

@@ -17,6 +17,7 @@ use std::path::Path;
 
 pub use decode::{decode_for_pdq, sample_size, DecodeError, DecodeLimits, Sampled, DEFAULT_MAX_PIXELS, RESAMPLE_SIDE};
 pub use digest::{hex, Digester, Digests};
+pub use jpeg::encode_jpeg;
 pub use sniff::{sniff, Format, Kind, SNIFF_LEN};
 
 /// Files whose content says "image" but that are larger than this are
@@ -119,74 +120,134 @@ pub fn open_evidence(path: &Path) -> io::Result<File> {
 
 /// Reads, digests, sniffs, decodes and PDQ-hashes one file.
 pub fn analyze_path(path: &Path, options: &AnalyzeOptions, hasher: &mut pdq::Hasher) -> FileAnalysis {
+    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match load_path(path) {
+        Ok(loaded) => analyze_loaded(&loaded, extension.as_deref(), options, hasher),
+        Err((size, error)) => FileAnalysis::failed(size, error),
+    }
+}
+
+/// A file read once: its digests and format, and its bytes when it may be
+/// an image to decode (everything else is digested in passing, never kept).
+///
+/// Reading and analysing are two steps so a caller can look the digests up
+/// first (a known-file list, say) and skip the decoder.
+#[derive(Debug, Clone)]
+pub struct Loaded<'a> {
+    /// Size in bytes.
+    pub size: u64,
+    /// MD5, SHA-1 and SHA-256 of the whole content.
+    pub digests: Digests,
+    /// Format by content.
+    pub format: Option<Format>,
+    bytes: Option<std::borrow::Cow<'a, [u8]>>,
+}
+
+impl<'a> Loaded<'a> {
+    /// Digests and sniffs bytes already in memory (an archive member, an upload).
+    pub fn from_bytes(bytes: &'a [u8]) -> Loaded<'a> {
+        let mut digester = Digester::new();
+        digester.update(bytes);
+        Loaded {
+            size: bytes.len() as u64,
+            digests: digester.finish(),
+            format: sniff(&bytes[..bytes.len().min(SNIFF_LEN)]),
+            bytes: Some(std::borrow::Cow::Borrowed(bytes)),
+        }
+    }
+
+    /// The content, when it was kept (images up to [`MAX_IMAGE_FILE_BYTES`], and bytes given in memory).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        self.bytes.as_deref()
+    }
+}
+
+/// Opens evidence read-only and reads it once (see [`Loaded`]). On failure,
+/// the size as far as known and the error.
+pub fn load_path(path: &Path) -> Result<Loaded<'static>, (u64, MediaError)> {
     let mut file = match open_evidence(path) {
         Ok(f) => f,
         Err(e) => {
             let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            return FileAnalysis::failed(size, MediaError::Io(e.to_string()));
+            return Err((size, MediaError::Io(e.to_string())));
         }
     };
     let declared_size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let read = read_for_analysis(&mut file, declared_size);
-    let extension = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    match read {
-        Ok(ReadOutcome::Whole(bytes)) => analyze_bytes(&bytes, extension.as_deref(), options, hasher),
-        Ok(ReadOutcome::Streamed { size, digests, format }) => {
-            let mut out = analysis_without_pixels(size, digests, format, extension.as_deref());
-            if out.error.is_none() && format.map(Format::kind) == Some(Kind::Image) {
-                out.error = Some(MediaError::FileTooLarge(size));
-            }
-            out
-        }
-        Err(e) => FileAnalysis::failed(declared_size, MediaError::Io(e.to_string())),
-    }
+    load_file(&mut file, declared_size).map_err(|e| (declared_size, MediaError::Io(e.to_string())))
 }
 
-enum ReadOutcome {
-    /// An image small enough to decode, read whole.
-    Whole(Vec<u8>),
-    /// Anything else, digested chunk by chunk without being kept.
-    Streamed {
-        size: u64,
-        digests: Digests,
-        format: Option<Format>,
-    },
-}
-
-fn read_for_analysis(file: &mut File, declared_size: u64) -> io::Result<ReadOutcome> {
+/// Reads an open file once (see [`Loaded`]); `declared_size` sizes the buffer.
+pub fn load_file(file: &mut impl Read, declared_size: u64) -> io::Result<Loaded<'static>> {
     let mut head = Vec::with_capacity(SNIFF_LEN);
     file.by_ref().take(SNIFF_LEN as u64).read_to_end(&mut head)?;
     let format = sniff(&head);
     let is_image = format.map(Format::kind) == Some(Kind::Image);
+    let mut digester = Digester::new();
     if is_image && declared_size <= MAX_IMAGE_FILE_BYTES {
         let mut bytes = head;
         bytes.reserve(declared_size.saturating_sub(bytes.len() as u64) as usize);
         file.take(MAX_IMAGE_FILE_BYTES + 1 - bytes.len() as u64)
             .read_to_end(&mut bytes)?;
         if bytes.len() as u64 <= MAX_IMAGE_FILE_BYTES {
-            return Ok(ReadOutcome::Whole(bytes));
+            digester.update(&bytes);
+            return Ok(Loaded {
+                size: bytes.len() as u64,
+                digests: digester.finish(),
+                format,
+                bytes: Some(std::borrow::Cow::Owned(bytes)),
+            });
         }
         // The file grew past the cap while we read it: fall through to streaming.
-        let mut digester = Digester::new();
         digester.update(&bytes);
         let size = bytes.len() as u64 + stream_into(file, &mut digester)?;
-        return Ok(ReadOutcome::Streamed {
+        return Ok(Loaded {
             size,
             digests: digester.finish(),
             format,
+            bytes: None,
         });
     }
-    let mut digester = Digester::new();
     digester.update(&head);
     let size = head.len() as u64 + stream_into(file, &mut digester)?;
-    Ok(ReadOutcome::Streamed {
+    Ok(Loaded {
         size,
         digests: digester.finish(),
         format,
+        bytes: None,
     })
 }
 
-fn stream_into(file: &mut File, digester: &mut Digester) -> io::Result<u64> {
+/// Decodes and PDQ-hashes what [`load_path`] or [`Loaded::from_bytes`] read.
+/// The extension, if any, is only used to flag content that does not match it.
+pub fn analyze_loaded(
+    loaded: &Loaded<'_>,
+    extension: Option<&str>,
+    options: &AnalyzeOptions,
+    hasher: &mut pdq::Hasher,
+) -> FileAnalysis {
+    let mut out = analysis_without_pixels(loaded.size, loaded.digests, loaded.format, extension);
+    let Some(format) = loaded.format.filter(|f| f.kind() == Kind::Image) else {
+        return out;
+    };
+    let Some(bytes) = loaded.bytes() else {
+        if out.error.is_none() {
+            out.error = Some(MediaError::FileTooLarge(loaded.size));
+        }
+        return out;
+    };
+    match hash_image(bytes, format, options, hasher) {
+        Ok(image) => {
+            out.width = Some(image.width);
+            out.height = Some(image.height);
+            out.pdq = Some(image.pdq);
+            out.dihedral = image.dihedral;
+        }
+        Err(e) => out.error = Some(MediaError::Decode(e)),
+    }
+    out
+}
+
+fn stream_into(file: &mut impl Read, digester: &mut Digester) -> io::Result<u64> {
     let mut buf = vec![0u8; READ_CHUNK];
     let mut total = 0u64;
     loop {
@@ -243,23 +304,7 @@ pub fn analyze_bytes(
     options: &AnalyzeOptions,
     hasher: &mut pdq::Hasher,
 ) -> FileAnalysis {
-    let mut digester = Digester::new();
-    digester.update(bytes);
-    let format = sniff(&bytes[..bytes.len().min(SNIFF_LEN)]);
-    let mut out = analysis_without_pixels(bytes.len() as u64, digester.finish(), format, extension);
-    let Some(format) = format.filter(|f| f.kind() == Kind::Image) else {
-        return out;
-    };
-    match hash_image(bytes, format, options, hasher) {
-        Ok(image) => {
-            out.width = Some(image.width);
-            out.height = Some(image.height);
-            out.pdq = Some(image.pdq);
-            out.dihedral = image.dihedral;
-        }
-        Err(e) => out.error = Some(MediaError::Decode(e)),
-    }
-    out
+    analyze_loaded(&Loaded::from_bytes(bytes), extension, options, hasher)
 }
 
 /// PDQ of a decoded image.

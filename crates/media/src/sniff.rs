@@ -8,6 +8,8 @@ pub enum Kind {
     Image,
     /// A video container (vPDQ applies).
     Video,
+    /// An archive whose members are evidence too (ZIP, tar, gzip).
+    Archive,
     /// Anything else: digests only.
     Other,
 }
@@ -18,6 +20,7 @@ impl Kind {
         match self {
             Kind::Image => "image",
             Kind::Video => "video",
+            Kind::Archive => "archive",
             Kind::Other => "other",
         }
     }
@@ -62,6 +65,12 @@ pub enum Format {
     MpegPs,
     /// ASF / WMV.
     Asf,
+    /// ZIP (and the formats built on it: DOCX, APK, JAR...).
+    Zip,
+    /// POSIX / GNU tar.
+    Tar,
+    /// A gzip stream (often a .tar.gz).
+    Gzip,
 }
 
 impl Format {
@@ -86,6 +95,9 @@ impl Format {
             Format::MpegTs => "mpegts",
             Format::MpegPs => "mpegps",
             Format::Asf => "asf",
+            Format::Zip => "zip",
+            Format::Tar => "tar",
+            Format::Gzip => "gzip",
         }
     }
 
@@ -100,6 +112,7 @@ impl Format {
             | Format::Bmp
             | Format::Heic
             | Format::Avif => Kind::Image,
+            Format::Zip | Format::Tar | Format::Gzip => Kind::Archive,
             _ => Kind::Video,
         }
     }
@@ -152,6 +165,16 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     }
     if head.len() >= 188 * 3 && (0..3).all(|i| head[i * 188] == 0x47) {
         return Some(Format::MpegTs);
+    }
+    // An empty ZIP is only its end-of-central-directory record.
+    if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
+        return Some(Format::Zip);
+    }
+    if starts(&[0x1F, 0x8B, 0x08]) {
+        return Some(Format::Gzip);
+    }
+    if head.len() >= 263 && &head[257..262] == b"ustar" {
+        return Some(Format::Tar);
     }
     None
 }
@@ -209,5 +232,10 @@ mod tests {
         assert_eq!(sniff(b"hello world, this is text"), None);
         assert_eq!(sniff(b""), None);
         assert_eq!(sniff(b"BM"), None);
+        assert_eq!(sniff(b"PK\x03\x04\x14\0"), Some(Format::Zip));
+        assert_eq!(sniff(b"\x1f\x8b\x08\0"), Some(Format::Gzip));
+        let mut tar = vec![0u8; 512];
+        tar[257..263].copy_from_slice(b"ustar\0");
+        assert_eq!(sniff(&tar), Some(Format::Tar));
     }
 }

@@ -537,7 +537,7 @@ pub fn run_match(store: &Path, args: MatchArgs) -> Result<ExitCode> {
             }
         }
         for (shown, query_path, q) in queries {
-            for hit in matcher.match_query(&q, &options, &mut scratch)? {
+            for hit in matcher.match_query(&store, &q, &options, &mut scratch)? {
                 any_hit = true;
                 let entry = store.entry(hit.entry_id)?.context("entry vanished during matching")?;
                 let record = HitRecord {

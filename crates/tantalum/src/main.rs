@@ -3,8 +3,8 @@
 //! formats their results; the work itself lives in the libraries.
 
 mod banks_cli;
+mod case_cli;
 mod output;
-mod walk;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -18,8 +18,8 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use case::walk::{self, Entry};
 use output::{HashRecord, Printer, Status};
-use walk::Entry;
 
 /// Exit code when some input could not be read or decoded.
 const EXIT_SOME_FAILED: u8 = 1;
@@ -50,6 +50,17 @@ enum Command {
     /// Match hashes or files against the banks. Exit status: 0 when something
     /// matched, 1 when nothing did, 2 on errors.
     Match(banks_cli::MatchArgs),
+    /// Scan evidence (folders, files, ZIP and tar archives) into a case:
+    /// every file hashed and matched against the banks. A scan that was
+    /// stopped resumes where it stopped when run again. Exit status: 0 when
+    /// every file was read, 1 when some failed, 2 when the scan could not run.
+    Scan(case_cli::ScanArgs),
+    /// Write a case's report: json, csv (one row per match), html (one page
+    /// to hand over, no images) or manifest (chain of custody).
+    Report(case_cli::ReportArgs),
+    /// Build a benign synthetic phone dump and sample banks, scan it, and
+    /// write every report: the whole job in one command.
+    Demo(case_cli::DemoArgs),
 }
 
 #[derive(clap::Args)]
@@ -94,6 +105,9 @@ fn main() -> ExitCode {
         Command::Hash(args) => run_hash(args),
         Command::Bank(command) => store().and_then(|dir| banks_cli::run_bank(&dir, command)),
         Command::Match(args) => store().and_then(|dir| banks_cli::run_match(&dir, args)),
+        Command::Scan(args) => store().and_then(|dir| case_cli::run_scan(&dir, args)),
+        Command::Report(args) => case_cli::run_report(args),
+        Command::Demo(args) => case_cli::run_demo(args),
     };
     match result {
         Ok(code) => code,
