@@ -495,3 +495,64 @@ fn demo_builds_scans_and_reports() {
     assert_eq!(out.status.code(), Some(2));
     assert!(other.join("keep.txt").exists());
 }
+
+#[test]
+fn videos_in_folders_and_archives_match_by_vpdq() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("evidence");
+    fs::create_dir_all(evidence.join("Movies")).unwrap();
+    let known = evidence.join("Movies/VID_0001.mp4");
+    if !make_video(&known) {
+        assert!(
+            std::env::var_os("TANTALUM_REQUIRE_CONFORMANCE").is_none(),
+            "ffmpeg is needed"
+        );
+        return;
+    }
+    // The same video inside a backup archive.
+    let bytes = fs::read(&known).unwrap();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("sent/clip.mp4", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, &bytes).unwrap();
+    fs::write(evidence.join("backup.zip"), zip.finish().unwrap().into_inner()).unwrap();
+
+    // The bank: the video's vPDQ in the reference's text format.
+    let store = dir.path().join("store");
+    let out = ok(tantalum(&store, &["hash", "--json", s(&known)]));
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines: Vec<String> = record["vpdq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{},{},{},{:.3}",
+                f["frame"],
+                f["quality"],
+                f["pdq"].as_str().unwrap(),
+                f["timestamp"].as_f64().unwrap()
+            )
+        })
+        .collect();
+    let hashes = dir.path().join("hashes");
+    fs::create_dir(&hashes).unwrap();
+    fs::write(hashes.join("known-video.txt"), lines.join("\n") + "\n").unwrap();
+    ok(tantalum(&store, &["bank", "import", "videos", s(&hashes)]));
+
+    let case = dir.path().join("case");
+    ok(tantalum(&store, &["scan", "--case", s(&case), s(&evidence)]));
+    let files = files_by_path(&report(&case));
+    for path in ["Movies/VID_0001.mp4", "backup.zip!/sent/clip.mp4"] {
+        let f = &files[path];
+        assert_eq!(f["kind"], "video", "{path}");
+        let hit = f["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["signal"] == "vpdq")
+            .unwrap_or_else(|| panic!("{path}: no vPDQ match: {f}"));
+        assert_eq!(hit["query_match_pct"], 100.0);
+        assert_eq!(hit["target_match_pct"], 100.0);
+    }
+}
