@@ -20,7 +20,7 @@ pub mod walk;
 use std::path::Path;
 
 pub use archive::ArchiveLimits;
-pub use scan::{scan, Progress, ScanOptions, ScanSummary, StageTimes};
+pub use scan::{scan, video_hashes, Progress, ScanOptions, ScanSummary, StageTimes, VideoSource};
 pub use store::{CaseStore, FileRecord, FileStatus, MatchRecord, Output, Run, Source, DB_FILE};
 
 /// What can go wrong with a case.

@@ -8,7 +8,6 @@
 //! whole records only and the rerun does exactly the rest.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
@@ -162,7 +161,6 @@ struct Ctx<'a> {
     stop: AtomicBool,
     clock: &'a Clock,
     progress: &'a dyn Progress,
-    copies: AtomicU64,
 }
 
 /// One source's part of the work.
@@ -280,7 +278,6 @@ pub fn scan(
         stop: AtomicBool::new(false),
         clock: &clock,
         progress,
-        copies: AtomicU64::new(0),
     };
 
     let written = std::thread::scope(|scope| {
@@ -413,9 +410,39 @@ fn times_of(meta: &std::fs::Metadata) -> (Option<i64>, Option<i64>, Option<i64>,
 }
 
 /// Where a video's bytes come from for the private copy ffmpeg reads.
-enum VideoSource<'b> {
+pub enum VideoSource<'b> {
+    /// A file of the evidence.
     File(&'b Path),
+    /// An archive member in memory.
     Bytes(&'b [u8]),
+}
+
+/// vPDQ of a video, decoded by ffmpeg from a private copy in `scratch`
+/// (ffmpeg opens files without `O_NOATIME`, so never the evidence itself).
+/// Errors read as they are reported: `vpdq unavailable: ffmpeg not found`,
+/// `vpdq: ...`.
+pub fn video_hashes(
+    source: VideoSource<'_>,
+    extension: Option<&str>,
+    scratch: &Path,
+    options: &vpdq::HashOptions,
+) -> Result<(vpdq::VideoInfo, Vec<vpdq::Feature>), String> {
+    if !vpdq::ffmpeg_available() {
+        return Err("vpdq unavailable: ffmpeg not found".into());
+    }
+    let copy = match source {
+        VideoSource::File(path) => media::PrivateCopy::of_file(path, scratch),
+        VideoSource::Bytes(bytes) => media::PrivateCopy::of_bytes(bytes, extension, scratch),
+    }
+    .map_err(|e| format!("vpdq: private copy for ffmpeg: {e}"))?;
+    vpdq::hash_video(copy.path(), options).map_err(|e| {
+        let text = e.to_string();
+        if text.starts_with("vpdq") {
+            text
+        } else {
+            format!("vpdq: {text}")
+        }
+    })
 }
 
 impl<'c, 'a> SourceSink<'c, 'a> {
@@ -611,34 +638,8 @@ impl<'c, 'a> SourceSink<'c, 'a> {
             record.error = Some("vpdq unavailable: ffmpeg not found".into());
             return;
         }
-        let n = ctx.copies.fetch_add(1, Ordering::Relaxed);
-        let copy = ctx.tmp_dir.join(format!(
-            "video-{}-{n}.{}",
-            std::process::id(),
-            extension.unwrap_or("bin")
-        ));
-        let hashed = Clock::time(&ctx.clock.video, || -> Result<_, String> {
-            let _cleanup = RemoveOnDrop(&copy);
-            // ffmpeg opens what it is given without O_NOATIME; it gets a private copy, never the evidence.
-            let mut out = std::fs::File::create(&copy).map_err(|e| format!("private copy for ffmpeg: {e}"))?;
-            match source {
-                VideoSource::File(path) => {
-                    let mut input = media::open_evidence(path).map_err(|e| format!("read error: {e}"))?;
-                    std::io::copy(&mut input, &mut out).map_err(|e| format!("private copy for ffmpeg: {e}"))?;
-                }
-                VideoSource::Bytes(bytes) => out
-                    .write_all(bytes)
-                    .map_err(|e| format!("private copy for ffmpeg: {e}"))?,
-            }
-            drop(out);
-            vpdq::hash_video(&copy, &ctx.vpdq).map_err(|e| {
-                let text = e.to_string();
-                if text.starts_with("vpdq") {
-                    text
-                } else {
-                    format!("vpdq: {text}")
-                }
-            })
+        let hashed = Clock::time(&ctx.clock.video, || {
+            video_hashes(source, extension, &ctx.tmp_dir, &ctx.vpdq)
         });
         match hashed {
             Ok((info, features)) => {
@@ -688,14 +689,6 @@ impl<'c, 'a> SourceSink<'c, 'a> {
                     .collect()
             })
         })
-    }
-}
-
-struct RemoveOnDrop<'p>(&'p Path);
-
-impl Drop for RemoveOnDrop<'_> {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(self.0);
     }
 }
 

@@ -6,6 +6,7 @@
 //! read-only and, where the kernel allows it, without updating its access
 //! time.
 
+mod copy;
 mod decode;
 mod digest;
 mod jpeg;
@@ -15,6 +16,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+pub use copy::PrivateCopy;
 pub use decode::{decode_for_pdq, sample_size, DecodeError, DecodeLimits, Sampled, DEFAULT_MAX_PIXELS, RESAMPLE_SIDE};
 pub use digest::{hex, Digester, Digests};
 pub use jpeg::encode_jpeg;

@@ -507,10 +507,11 @@ pub fn run_match(store: &Path, args: MatchArgs) -> Result<ExitCode> {
             }
             let Some(d) = a.digests else { continue };
             let video = if a.kind == media::Kind::Video && a.error.is_none() {
-                match vpdq::hash_video(path, &video_options) {
+                let scratch = std::env::temp_dir();
+                match case::video_hashes(case::VideoSource::File(path), None, &scratch, &video_options) {
                     Ok((_, frames)) => Some(frames),
                     Err(e) => {
-                        eprintln!("tantalum: {arg}: vpdq: {e}");
+                        eprintln!("tantalum: {arg}: {e}");
                         None
                     }
                 }

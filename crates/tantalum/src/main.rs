@@ -204,15 +204,15 @@ fn hash_entry(entry: &Entry, settings: &HashSettings, hasher: &mut pdq::Hasher) 
                     let is_video = analysis.kind == media::Kind::Video && analysis.error.is_none();
                     let mut record = HashRecord::from_analysis(display, analysis, settings.dihedral);
                     if is_video {
-                        match vpdq::hash_video(path, &settings.vpdq) {
+                        let scratch = std::env::temp_dir();
+                        match case::video_hashes(case::VideoSource::File(path), None, &scratch, &settings.vpdq) {
                             Ok((info, features)) => {
                                 record.width = Some(info.width);
                                 record.height = Some(info.height);
                                 record.vpdq = Some(features);
                             }
                             Err(e) => {
-                                record.error =
-                                    Some(format!("vpdq: {e}").replace("vpdq: vpdq unavailable", "vpdq unavailable"));
+                                record.error = Some(e);
                                 record.status = Status::Failed;
                             }
                         }
