@@ -12,6 +12,7 @@
 //! decoder never opens the original.
 
 mod archive;
+mod interrupt;
 pub mod report;
 mod scan;
 mod store;
@@ -20,6 +21,7 @@ pub mod walk;
 use std::path::Path;
 
 pub use archive::ArchiveLimits;
+pub use interrupt::{install_interrupt_handler, interrupted};
 pub use scan::{scan, video_hashes, Progress, ScanOptions, ScanSummary, StageTimes, VideoSource};
 pub use store::{CaseStore, FileRecord, FileStatus, MatchRecord, Output, Run, Source, DB_FILE};
 

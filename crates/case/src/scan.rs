@@ -68,6 +68,11 @@ pub trait Progress: Sync {
     fn planned(&self, _n: u64) {}
     /// `n` more items are done.
     fn done(&self, _n: u64) {}
+    /// Whether the user asked to stop (Ctrl-C): work in flight is recorded,
+    /// the rest is left for the next run.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 impl Progress for () {}
@@ -135,6 +140,8 @@ pub struct ScanSummary {
     pub skipped: u64,
     /// Files that could not be read or analysed in full.
     pub errors: u64,
+    /// Stopped by the user before the end; the next run continues.
+    pub interrupted: bool,
     /// Wall-clock seconds.
     pub elapsed_s: f64,
     /// Where the time went.
@@ -283,7 +290,7 @@ pub fn scan(
     let written = std::thread::scope(|scope| {
         let writer = scope.spawn(|| write_records(case, run, rx, &clock, progress));
         work.par_iter().for_each(|(i, entry)| {
-            if ctx.stop.load(Ordering::Relaxed) {
+            if ctx.stop.load(Ordering::Relaxed) || progress.cancelled() {
                 return;
             }
             let source = &sources[*i];
@@ -304,11 +311,15 @@ pub fn scan(
     summary.errors = counts.errors;
     summary.elapsed_s = started.elapsed().as_secs_f64();
     summary.stages = clock.times();
-    for source in &sources {
-        case.set_source_complete(source.id)?;
+    summary.interrupted = progress.cancelled();
+    if !summary.interrupted {
+        for source in &sources {
+            case.set_source_complete(source.id)?;
+        }
     }
     let counts_json = serde_json::to_value(&summary).unwrap_or_default();
-    case.end_run(run, "complete", &counts_json)?;
+    let status = if summary.interrupted { "interrupted" } else { "complete" };
+    case.end_run(run, status, &counts_json)?;
     Ok(summary)
 }
 
@@ -453,6 +464,10 @@ impl<'c, 'a> SourceSink<'c, 'a> {
         }
     }
 
+    fn stopping(&self) -> bool {
+        self.ctx.stop.load(Ordering::Relaxed) || self.ctx.progress.cancelled()
+    }
+
     fn with_worker<T>(&self, f: impl FnOnce(&mut Worker) -> T) -> T {
         let taken = self.ctx.workers.lock().map(|mut w| w.pop()).unwrap_or(None);
         let mut worker = taken.unwrap_or_else(|| Worker {
@@ -540,6 +555,10 @@ impl<'c, 'a> SourceSink<'c, 'a> {
             if let Err(note) = outcome {
                 record.status = FileStatus::Error;
                 record.error = Some(note);
+            }
+            if self.stopping() {
+                // Some members may be missing: without its own record the archive is reopened next run.
+                return;
             }
         }
         self.send(record);
@@ -712,7 +731,7 @@ impl Sink for SourceSink<'_, '_> {
     }
 
     fn member(&self, member: Member<'_>, depth: u32, budget: &Budget) {
-        if self.ctx.stop.load(Ordering::Relaxed) {
+        if self.stopping() {
             return;
         }
         let mut record = FileRecord {
@@ -783,6 +802,9 @@ impl Sink for SourceSink<'_, '_> {
                         ) {
                             record.status = FileStatus::Error;
                             record.error = Some(note);
+                        }
+                        if self.stopping() {
+                            return;
                         }
                     }
                 }

@@ -12,6 +12,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::EXIT_SOME_FAILED;
 
+/// Exit status after Ctrl-C, as shells report a SIGINT death.
+const EXIT_INTERRUPTED: u8 = 130;
+
 #[derive(clap::Args)]
 pub struct ScanArgs {
     /// The case directory (created on first use).
@@ -90,6 +93,9 @@ impl case::Progress for Bar {
     fn done(&self, n: u64) {
         self.0.inc(n);
     }
+    fn cancelled(&self) -> bool {
+        case::interrupted()
+    }
 }
 
 fn progress_bar() -> ProgressBar {
@@ -154,11 +160,19 @@ pub fn run_scan(bank_dir: &Path, args: ScanArgs) -> Result<ExitCode> {
         }
     }
     let mut case = open_case(&args.case, true)?;
+    case::install_interrupt_handler();
     let bar = progress_bar();
     let summary =
         pool(args.threads)?.install(|| case::scan(&mut case, Some(bank_dir), &args.paths, &options, &Bar(bar.clone())));
     bar.finish_and_clear();
     let summary = summary.context("scanning")?;
+    if summary.interrupted {
+        eprintln!(
+            "tantalum: interrupted after recording {} files; run the same command again to continue",
+            summary.recorded
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

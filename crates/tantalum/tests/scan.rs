@@ -395,7 +395,7 @@ fn recorded_files(case: &Path) -> u64 {
 #[test]
 fn a_killed_scan_resumes_to_the_same_case() {
     let setup = setup(synth::Extras {
-        photos: 200,
+        photos: 400,
         traps: true,
     });
     let evidence = s(&setup.layout.evidence);
@@ -414,7 +414,7 @@ fn a_killed_scan_resumes_to_the_same_case() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while recorded_files(&resumed) < 40 && Instant::now() < deadline {
+    while recorded_files(&resumed) == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL: no chance to tidy up
@@ -555,4 +555,52 @@ fn videos_in_folders_and_archives_match_by_vpdq() {
         assert_eq!(hit["query_match_pct"], 100.0);
         assert_eq!(hit["target_match_pct"], 100.0);
     }
+}
+
+#[test]
+fn ctrl_c_records_what_is_in_flight_and_the_rerun_completes() {
+    let setup = setup(synth::Extras {
+        photos: 400,
+        traps: true,
+    });
+    let evidence = s(&setup.layout.evidence);
+    let case = setup.root.join("case");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tantalum"))
+        .arg("--store")
+        .arg(&setup.store)
+        .args(["scan", "--case", s(&case), "--dihedral", "-j", "1", evidence])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while recorded_files(&case) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let signalled_at = recorded_files(&case);
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    std::thread::sleep(Duration::from_millis(50));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{} (recorded when signalled: {signalled_at})",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run the same command again"));
+    let at_stop = recorded_files(&case);
+    let r = report(&case);
+    assert_eq!(r["runs"][0]["status"], "interrupted");
+    assert_eq!(r["sources"][0]["complete"], false);
+
+    let out = tantalum(&setup.store, &["scan", "--case", s(&case), "--dihedral", evidence]);
+    assert_eq!(out.status.code(), Some(1), "the corrupt and empty files");
+    let r = report(&case);
+    assert!(recorded_files(&case) > at_stop);
+    assert_eq!(r["sources"][0]["complete"], true);
+    check_against_expectations(&setup, &r, true);
 }
