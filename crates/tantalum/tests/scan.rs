@@ -565,7 +565,7 @@ fn ctrl_c_records_what_is_in_flight_and_the_rerun_completes() {
     });
     let evidence = s(&setup.layout.evidence);
     let case = setup.root.join("case");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tantalum"))
+    let child = Command::new(env!("CARGO_BIN_EXE_tantalum"))
         .arg("--store")
         .arg(&setup.store)
         .args(["scan", "--case", s(&case), "--dihedral", "-j", "1", evidence])
