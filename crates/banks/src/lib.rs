@@ -16,7 +16,7 @@ use std::path::Path;
 pub use formats::{Format, LineError, ReadOptions};
 pub use matcher::{MatchHit, MatchOptions, Matcher, Query};
 pub use model::{BankInfo, BankKind, Entry, NewEntry, Signal};
-pub use store::{BankOptions, ImportReport, Store, MAX_REPORTED_ERRORS};
+pub use store::{BankOptions, Change, ChangeCursor, ImportReport, Store, MAX_REPORTED_ERRORS};
 
 /// What can go wrong with banks.
 #[derive(Debug, thiserror::Error)]

@@ -61,7 +61,11 @@ pub struct MatchOptions {
 /// matcher serves every thread; each thread passes its own [`Store`] (see
 /// [`Store::open_reader`]) for the digest and entry lookups.
 pub struct Matcher {
+    /// The banks asked for at load (empty: every bank, including ones created later).
+    selected: Vec<String>,
     banks: HashMap<String, BankInfo>,
+    /// Ids above this were created after the index was built, so adding them needs no tombstone.
+    loaded_up_to: u32,
     pdq: HammingIndex,
     /// vPDQ entries (id, bank) in the order of `videos`.
     video_entries: Vec<(u32, String)>,
@@ -96,12 +100,67 @@ impl Matcher {
             }
         }
         let videos = vpdq::VideoIndex::build(&video_frames, vpdq::MatchThresholds::default().quality);
+        let loaded_up_to = store.max_entry_id()?;
         Ok(Matcher {
+            selected: banks.to_vec(),
+            loaded_up_to,
             banks: infos,
             pdq: store.pdq_index()?,
             video_entries,
             videos,
         })
+    }
+
+    /// Applies changes read from the store's feed ([`Store::changes_since`])
+    /// to the live index, without rebuilding it; bank settings are re-read.
+    pub fn apply(&mut self, store: &Store, changes: &[crate::Change]) -> Result<(), BankError> {
+        let names = if self.selected.is_empty() {
+            store.bank_names()?
+        } else {
+            self.selected.clone()
+        };
+        let mut infos = HashMap::new();
+        for name in names {
+            if let Some(info) = store.bank_settings(&name)? {
+                infos.insert(name, info);
+            }
+        }
+        self.banks = infos;
+        let mut videos_changed = false;
+        for change in changes {
+            match change {
+                crate::Change::Removed(id) => {
+                    self.pdq.remove(*id);
+                    videos_changed |= self.video_entries.iter().any(|(v, _)| v == id);
+                }
+                crate::Change::Added { id, signal, hash, .. } if signal == "pdq" => {
+                    if let Ok(h) = pdq::Hash256::from_hex(hash) {
+                        if *id <= self.loaded_up_to {
+                            // Re-imported after withdrawal: its old copy may still be in the base.
+                            self.pdq.remove(*id);
+                        }
+                        self.pdq.add(h.as_bytes(), *id);
+                    }
+                }
+                crate::Change::Added { signal, .. } => videos_changed |= signal == "vpdq",
+            }
+        }
+        if videos_changed {
+            let mut video_entries = Vec::new();
+            let mut video_frames = Vec::new();
+            for (id, bank, frames) in store.vpdq_entries()? {
+                video_entries.push((id, bank));
+                video_frames.push((id, frames));
+            }
+            self.videos = vpdq::VideoIndex::build(&video_frames, vpdq::MatchThresholds::default().quality);
+            self.video_entries = video_entries;
+        }
+        Ok(())
+    }
+
+    /// Entries in the PDQ index (live, including additions not yet compacted).
+    pub fn pdq_len(&self) -> usize {
+        self.pdq.len()
     }
 
     /// The banks selected, by name.

@@ -56,6 +56,33 @@ pub struct ImportReport {
     pub applied: bool,
 }
 
+/// A position in the store's change feed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ChangeCursor {
+    /// The highest entry sequence number seen.
+    pub entries: i64,
+    /// The highest removal sequence number seen.
+    pub removals: i64,
+}
+
+/// One change to the live entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// An entry became live (new, or re-imported after withdrawal).
+    Added {
+        /// Its id.
+        id: u32,
+        /// Its bank.
+        bank: String,
+        /// Its signal.
+        signal: String,
+        /// Its normalised hash.
+        hash: String,
+    },
+    /// An entry was withdrawn or its bank removed.
+    Removed(u32),
+}
+
 /// The store directory and its database.
 pub struct Store {
     dir: PathBuf,
@@ -107,7 +134,15 @@ impl Store {
                  seq INTEGER NOT NULL,
                  removed INTEGER,
                  UNIQUE (signal, hash, bank));
+             CREATE INDEX IF NOT EXISTS entries_seq ON entries(seq);
              CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS removals (seq INTEGER PRIMARY KEY AUTOINCREMENT, id INTEGER NOT NULL);
+             CREATE TRIGGER IF NOT EXISTS entry_withdrawn AFTER UPDATE OF removed ON entries
+                 WHEN new.removed IS NOT NULL AND old.removed IS NULL
+                 BEGIN INSERT INTO removals (id) VALUES (old.id); END;
+             CREATE TRIGGER IF NOT EXISTS entry_deleted AFTER DELETE ON entries
+                 WHEN old.removed IS NULL
+                 BEGIN INSERT INTO removals (id) VALUES (old.id); END;
              INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', 0);",
         )
         .map_err(|e| BankError::db(&path, e))?;
@@ -313,7 +348,7 @@ impl Store {
                     "INSERT INTO entries (bank, signal, hash, categories, external_id, source, raw, added, seq)
                      SELECT ?1, signal, hash, categories, external_id, source, raw, ?2, seq + ?3
                      FROM staging WHERE true ORDER BY signal, hash, seq
-                     ON CONFLICT (signal, hash, bank) DO UPDATE SET removed = NULL WHERE removed IS NOT NULL",
+                     ON CONFLICT (signal, hash, bank) DO UPDATE SET removed = NULL, seq = excluded.seq WHERE removed IS NOT NULL",
                     params![bank, now(), base],
                 )
                 .map_err(db_err)? as u64;
@@ -444,6 +479,108 @@ impl Store {
             }
         }
         Ok(index)
+    }
+
+    /// Where the change feed stands now (see [`Store::changes_since`]).
+    pub fn cursor(&self) -> Result<ChangeCursor, BankError> {
+        self.db
+            .query_row(
+                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM entries), (SELECT COALESCE(MAX(seq), 0) FROM removals)",
+                [],
+                |r| {
+                    Ok(ChangeCursor {
+                        entries: r.get(0)?,
+                        removals: r.get(1)?,
+                    })
+                },
+            )
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// What changed since `since`: removals first, then additions, each as
+    /// the entry stands now (an entry added and withdrawn in between only
+    /// shows as removed). Applying them in order brings an index built at
+    /// `since` to the returned cursor. This is how a running service sees
+    /// imports made by other processes without reloading anything.
+    pub fn changes_since(&self, since: &ChangeCursor) -> Result<(Vec<Change>, ChangeCursor), BankError> {
+        let err = |e| self.db_error(e);
+        // One read transaction: the cursor and the changes come from the same snapshot.
+        self.db.execute_batch("BEGIN").map_err(err)?;
+        let result = (|| {
+            let now = self.cursor()?;
+            let mut changes = Vec::new();
+            let mut stmt = self
+                .db
+                .prepare_cached(
+                    "SELECT DISTINCT r.id FROM removals r WHERE r.seq > ?1 AND r.seq <= ?2
+                     AND NOT EXISTS (SELECT 1 FROM entries e WHERE e.id = r.id AND e.removed IS NULL)",
+                )
+                .map_err(err)?;
+            let ids = stmt
+                .query_map(params![since.removals, now.removals], |r| r.get::<_, i64>(0))
+                .map_err(err)?;
+            for id in ids {
+                changes.push(Change::Removed(id.map_err(err)? as u32));
+            }
+            let mut stmt = self
+                .db
+                .prepare_cached(
+                    "SELECT id, bank, signal, hash FROM entries
+                     WHERE seq > ?1 AND seq <= ?2 AND removed IS NULL ORDER BY seq",
+                )
+                .map_err(err)?;
+            let rows = stmt
+                .query_map(params![since.entries, now.entries], |r| {
+                    Ok(Change::Added {
+                        id: r.get::<_, i64>(0)? as u32,
+                        bank: r.get(1)?,
+                        signal: r.get(2)?,
+                        hash: r.get(3)?,
+                    })
+                })
+                .map_err(err)?;
+            for row in rows {
+                changes.push(row.map_err(err)?);
+            }
+            Ok((changes, now))
+        })();
+        self.db.execute_batch("COMMIT").map_err(err)?;
+        result
+    }
+
+    /// The highest entry id ever given (0 when empty).
+    pub fn max_entry_id(&self) -> Result<u32, BankError> {
+        self.db
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM entries", [], |r| r.get::<_, i64>(0))
+            .map(|v| v as u32)
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// Withdraws one entry; false if there is no live entry with that id.
+    pub fn remove_entry(&self, id: u32) -> Result<bool, BankError> {
+        let n = self
+            .db
+            .execute(
+                "UPDATE entries SET removed = ?2 WHERE id = ?1 AND removed IS NULL",
+                params![id as i64, now()],
+            )
+            .map_err(|e| self.db_error(e))?;
+        if n > 0 {
+            self.bump_generation()?;
+        }
+        Ok(n > 0)
+    }
+
+    /// The id of a live entry by bank, signal and normalised hash.
+    pub fn entry_id(&self, bank: &str, signal: &str, hash: &str) -> Result<Option<u32>, BankError> {
+        self.db
+            .prepare_cached("SELECT id FROM entries WHERE bank = ?1 AND signal = ?2 AND hash = ?3 AND removed IS NULL")
+            .and_then(|mut s| {
+                s.query_row(params![bank, signal, hash], |r| r.get::<_, i64>(0))
+                    .optional()
+            })
+            .map(|id| id.map(|id| id as u32))
+            .map_err(|e| self.db_error(e))
     }
 
     /// Every live vPDQ entry: id, bank and frames.

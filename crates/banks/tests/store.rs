@@ -251,3 +251,64 @@ fn withdrawn_entries_are_marked_removed_and_no_longer_match() {
         1
     );
 }
+
+/// What a matcher finds for a PDQ query: (bank, distance) pairs.
+fn found(matcher: &Matcher, store: &Store, hash: pdq::Hash256) -> Vec<(String, u32)> {
+    matcher
+        .match_query(
+            store,
+            &pdq_query(hash, None),
+            &MatchOptions::default(),
+            &mut Default::default(),
+        )
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.bank, h.distance))
+        .collect()
+}
+
+#[test]
+fn a_live_matcher_follows_the_change_feed_without_reloading() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.create_bank("one", &BankOptions::default()).unwrap();
+    import(&mut store, "one", &format!("pdq {PDQ_A}\n"));
+    let mut live = Matcher::load(&store, &[]).unwrap();
+    let mut cursor = store.cursor().unwrap();
+    let a = pdq::Hash256::from_hex(PDQ_A).unwrap();
+    let b = pdq::Hash256::from_hex(PDQ_A_ROT90).unwrap();
+    let mut step = |store: &Store, live: &mut Matcher| {
+        let (changes, next) = store.changes_since(&cursor).unwrap();
+        live.apply(store, &changes).unwrap();
+        cursor = next;
+    };
+
+    // Another process (here: the same store) adds a bank and an entry.
+    store.create_bank("two", &BankOptions::default()).unwrap();
+    import(&mut store, "two", &format!("pdq {PDQ_A_ROT90}\n"));
+    step(&store, &mut live);
+    assert_eq!(found(&live, &store, b), vec![("two".to_string(), 0)]);
+
+    // Withdrawn: gone; re-imported: back, under its old id.
+    let id = store.entry_id("one", "pdq", PDQ_A).unwrap().unwrap();
+    assert!(store.remove_entry(id).unwrap());
+    step(&store, &mut live);
+    assert!(found(&live, &store, a).is_empty());
+    import(&mut store, "one", &format!("pdq {PDQ_A}\n"));
+    step(&store, &mut live);
+    assert_eq!(found(&live, &store, a), vec![("one".to_string(), 0)]);
+    assert_eq!(store.entry_id("one", "pdq", PDQ_A).unwrap(), Some(id));
+
+    // A bank removed takes its entries with it.
+    store.remove_bank("two").unwrap();
+    step(&store, &mut live);
+    assert!(found(&live, &store, b).is_empty());
+
+    // The live matcher answers as a fresh one does.
+    let fresh = Matcher::load(&store, &[]).unwrap();
+    for q in [a, b, flip(PDQ_A, 5)] {
+        assert_eq!(found(&live, &store, q), found(&fresh, &store, q));
+    }
+    let (nothing, _) = store.changes_since(&cursor).unwrap();
+    assert!(nothing.is_empty());
+}
