@@ -1,0 +1,517 @@
+//! What every request shares: the bank store (one writer, a pool of
+//! readers), the live matcher kept current from the store's change feed,
+//! tokens, the audit chain and the metrics.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use banks::{ChangeCursor, Matcher, Query, Store};
+use serde::Serialize;
+
+use crate::metrics::{Gauges, Metrics};
+use crate::service_db::{Scope, ServiceDb, TokenInfo};
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Let hash and match requests (and reading banks) in without a token.
+    pub open_read: bool,
+    /// Largest request body, bytes (uploads over it get 413).
+    pub max_body: usize,
+    /// Largest bulk import body, bytes.
+    pub max_import: usize,
+    /// How often the index catches up with the store (changes by other processes or replicas).
+    pub sync_every: Duration,
+    /// /status answers 503 when the index has not caught up for this long.
+    pub max_stale: Duration,
+    /// One JSON line per request on stderr.
+    pub log_requests: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            open_read: false,
+            max_body: 64 << 20,
+            max_import: 4 << 30,
+            sync_every: Duration::from_secs(1),
+            max_stale: Duration::from_secs(65),
+            log_requests: true,
+        }
+    }
+}
+
+/// An error as the API reports it: a status and `{"error": message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with this status.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+    /// 400.
+    pub fn bad(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+    /// 500, for failures of the store.
+    pub fn internal(message: impl std::fmt::Display) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message.to_string())
+    }
+}
+
+impl From<banks::BankError> for ApiError {
+    fn from(e: banks::BankError) -> Self {
+        match e {
+            banks::BankError::NoSuchBank(_) => ApiError::not_found(e.to_string()),
+            banks::BankError::Exists(_) => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            banks::BankError::BadName(_) => ApiError::bad(e.to_string()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response()
+    }
+}
+
+/// One hit, with what the entry says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Hit {
+    /// The bank.
+    pub bank: String,
+    /// The entry's id.
+    pub entry_id: u32,
+    /// The entry's id in the list it came from.
+    pub external_id: Option<String>,
+    /// The entry's hash.
+    pub entry_hash: String,
+    /// pdq, md5, sha1, sha256 or vpdq.
+    pub signal: String,
+    /// Hamming distance (0 for digests).
+    pub distance: u32,
+    /// The entry's categories.
+    pub categories: Vec<String>,
+    /// Where the entry came from (list file, feed).
+    pub source: Option<String>,
+    /// Every field the list gave for the entry.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// A known-file (allow) list rather than a list of flagged material.
+    pub known_file: bool,
+    /// vPDQ: share of the query video's frames matched, percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_match_pct: Option<f64>,
+    /// vPDQ: share of the bank video's frames matched, percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_match_pct: Option<f64>,
+}
+
+struct TokenCache {
+    tokens: HashMap<String, (Option<TokenInfo>, Instant)>,
+}
+
+/// A token is re-checked against the database this often, so revocations take effect.
+const TOKEN_TTL: Duration = Duration::from_secs(10);
+
+/// The shared state.
+pub struct AppState {
+    /// The store directory.
+    pub store_dir: PathBuf,
+    /// Options.
+    pub options: ServeOptions,
+    writer: Mutex<Store>,
+    readers: Mutex<Vec<Store>>,
+    matcher: RwLock<Matcher>,
+    cursor: Mutex<ChangeCursor>,
+    last_sync: Mutex<Instant>,
+    changes_applied: AtomicU64,
+    service: Mutex<ServiceDb>,
+    tokens: Mutex<TokenCache>,
+    hashers: Mutex<Vec<pdq::Hasher>>,
+    /// Metrics.
+    pub metrics: Metrics,
+    started: Instant,
+}
+
+/// Whether a route only reads (open with `--open-read`) or changes things.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Hashing, matching, reading banks.
+    Read,
+    /// Anything that changes banks or tokens.
+    Write,
+}
+
+impl AppState {
+    /// Opens the store and builds the live matcher.
+    pub fn open(store_dir: &Path, options: ServeOptions) -> Result<AppState, String> {
+        let writer = Store::open(store_dir).map_err(|e| e.to_string())?;
+        let cursor = writer.cursor().map_err(|e| e.to_string())?;
+        let matcher = Matcher::load(&writer, &[]).map_err(|e| e.to_string())?;
+        let service = ServiceDb::open(store_dir).map_err(|e| e.to_string())?;
+        Ok(AppState {
+            store_dir: store_dir.to_path_buf(),
+            options,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            matcher: RwLock::new(matcher),
+            cursor: Mutex::new(cursor),
+            last_sync: Mutex::new(Instant::now()),
+            changes_applied: AtomicU64::new(0),
+            service: Mutex::new(service),
+            tokens: Mutex::new(TokenCache { tokens: HashMap::new() }),
+            hashers: Mutex::new(Vec::new()),
+            metrics: Metrics::default(),
+            started: Instant::now(),
+        })
+    }
+
+    /// Runs `f` with a read connection to the store (pooled).
+    pub fn with_reader<T>(&self, f: impl FnOnce(&Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let pooled = self.readers.lock().ok().and_then(|mut r| r.pop());
+        let reader = match pooled {
+            Some(r) => r,
+            None => Store::open_reader(&self.store_dir).map_err(ApiError::internal)?,
+        };
+        let out = f(&reader);
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(reader);
+        }
+        out
+    }
+
+    /// Runs `f` with the writer, then brings the live index up to date, so
+    /// a change is matched as soon as the request returns.
+    pub fn with_writer<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let out = {
+            let mut writer = self
+                .writer
+                .lock()
+                .map_err(|_| ApiError::internal("store lock poisoned"))?;
+            f(&mut writer)?
+        };
+        self.sync().map_err(ApiError::internal)?;
+        Ok(out)
+    }
+
+    /// Applies the store's changes since the last sync to the live index;
+    /// returns how many there were.
+    pub fn sync(&self) -> Result<usize, String> {
+        let mut cursor = self.cursor.lock().map_err(|_| "cursor lock poisoned")?;
+        let (changes, next) = self
+            .with_reader(|store| store.changes_since(&cursor).map_err(ApiError::internal))
+            .map_err(|e| e.message)?;
+        if next != *cursor {
+            self.with_reader(|store| {
+                let mut matcher = self
+                    .matcher
+                    .write()
+                    .map_err(|_| ApiError::internal("matcher lock poisoned"))?;
+                matcher.apply(store, &changes).map_err(ApiError::internal)
+            })
+            .map_err(|e| e.message)?;
+            *cursor = next;
+            self.changes_applied.fetch_add(changes.len() as u64, Ordering::Relaxed);
+        }
+        if let Ok(mut last) = self.last_sync.lock() {
+            *last = Instant::now();
+        }
+        Ok(changes.len())
+    }
+
+    /// Seconds since the index last caught up with the store.
+    pub fn index_age(&self) -> Duration {
+        self.last_sync.lock().map(|t| t.elapsed()).unwrap_or_default()
+    }
+
+    /// Whether the index is current enough to answer (HMA's readiness).
+    pub fn is_ready(&self) -> bool {
+        self.index_age() <= self.options.max_stale
+    }
+
+    /// The index's state for /status and metrics.
+    pub fn index_status(&self) -> serde_json::Value {
+        let entries = self.matcher.read().map(|m| m.pdq_len()).unwrap_or(0);
+        let cursor = self.cursor.lock().map(|c| *c).unwrap_or_default();
+        serde_json::json!({
+            "pdq_entries": entries,
+            "cursor": cursor,
+            "seconds_since_sync": self.index_age().as_secs_f64(),
+            "changes_applied": self.changes_applied.load(Ordering::Relaxed),
+            "uptime_seconds": self.started.elapsed().as_secs(),
+            "ready": self.is_ready(),
+        })
+    }
+
+    /// Gauges for /metrics.
+    pub fn gauges(&self) -> Gauges {
+        Gauges {
+            index_entries: self.matcher.read().map(|m| m.pdq_len()).unwrap_or(0),
+            index_age_seconds: self.index_age().as_secs_f64(),
+            index_changes_applied: self.changes_applied.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Checks the request's bearer token for `scope`. Read routes pass
+    /// without one under `--open-read`. Returns the token's id (0: none).
+    pub fn authorize(&self, headers: &HeaderMap, scope: Scope, access: Access) -> Result<i64, ApiError> {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        let Some(presented) = presented else {
+            if access == Access::Read && self.options.open_read {
+                return Ok(0);
+            }
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                format!("a bearer token with the {} scope is needed", scope.name()),
+            ));
+        };
+        let info = self.token(presented)?;
+        match info {
+            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown or revoked token")),
+            Some(t) if t.allows(scope) => Ok(t.id),
+            Some(_) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("this token lacks the {} scope", scope.name()),
+            )),
+        }
+    }
+
+    fn token(&self, presented: &str) -> Result<Option<TokenInfo>, ApiError> {
+        if let Ok(cache) = self.tokens.lock() {
+            if let Some((info, at)) = cache.tokens.get(presented) {
+                if at.elapsed() < TOKEN_TTL {
+                    return Ok(info.clone());
+                }
+            }
+        }
+        let info = self
+            .service
+            .lock()
+            .map_err(|_| ApiError::internal("service lock poisoned"))?
+            .token(presented)
+            .map_err(ApiError::internal)?;
+        if let Ok(mut cache) = self.tokens.lock() {
+            if cache.tokens.len() > 10_000 {
+                cache.tokens.clear(); // bounded: guessed tokens must not grow memory
+            }
+            cache
+                .tokens
+                .insert(presented.to_string(), (info.clone(), Instant::now()));
+        }
+        Ok(info)
+    }
+
+    /// Appends to the audit chain.
+    pub fn audit(&self, token: i64, action: &str, target: &str, detail: serde_json::Value) -> Result<(), ApiError> {
+        self.service
+            .lock()
+            .map_err(|_| ApiError::internal("service lock poisoned"))?
+            .audit(token, action, target, &detail)
+            .map_err(ApiError::internal)
+    }
+
+    /// Hashes an upload: digests, and PDQ for images or vPDQ for videos.
+    pub fn hash_upload(&self, bytes: &[u8], dihedral: bool) -> Upload {
+        let mut hasher = self
+            .hashers
+            .lock()
+            .ok()
+            .and_then(|mut h| h.pop())
+            .unwrap_or_else(pdq::Hasher::new);
+        let options = media::AnalyzeOptions {
+            dihedral,
+            ..Default::default()
+        };
+        let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            media::analyze_bytes(bytes, None, &options, &mut hasher)
+        }));
+        let Ok(analysis) = analysis else {
+            return Upload::failed(bytes.len(), "internal error: decoder panicked on this upload");
+        };
+        if let Ok(mut pool) = self.hashers.lock() {
+            pool.push(hasher);
+        }
+        let mut upload = Upload::of(&analysis);
+        if analysis.kind == media::Kind::Video && analysis.error.is_none() {
+            let scratch = std::env::temp_dir();
+            let extension = analysis.format.map(|f| f.name());
+            match case::video_hashes(
+                case::VideoSource::Bytes(bytes),
+                extension,
+                &scratch,
+                &vpdq::HashOptions::default(),
+            ) {
+                Ok((info, frames)) => {
+                    upload.width = Some(info.width);
+                    upload.height = Some(info.height);
+                    upload.query.vpdq = Some(frames.clone());
+                    upload.vpdq = Some(frames);
+                }
+                Err(e) => upload.error = Some(e),
+            }
+        }
+        upload
+    }
+
+    /// Matches one query against every bank (or those named), with each
+    /// hit's entry details.
+    pub fn match_query(
+        &self,
+        query: &Query,
+        banks: Option<&[String]>,
+        max_distance: Option<u32>,
+    ) -> Result<Vec<Hit>, ApiError> {
+        let options = banks::MatchOptions {
+            max_distance,
+            ..Default::default()
+        };
+        let hits = self.with_reader(|store| {
+            let matcher = self
+                .matcher
+                .read()
+                .map_err(|_| ApiError::internal("matcher lock poisoned"))?;
+            thread_local! {
+                static SCRATCH: std::cell::RefCell<index::Scratch> = std::cell::RefCell::new(index::Scratch::default());
+            }
+            let found = SCRATCH
+                .with(|s| matcher.match_query(store, query, &options, &mut s.borrow_mut()))
+                .map_err(ApiError::internal)?;
+            drop(matcher);
+            let mut out = Vec::with_capacity(found.len());
+            for h in found {
+                if banks.is_some_and(|b| !b.contains(&h.bank)) {
+                    continue;
+                }
+                let entry = store.entry(h.entry_id).map_err(ApiError::internal)?;
+                let Some(entry) = entry else { continue };
+                out.push(Hit {
+                    bank: h.bank,
+                    entry_id: h.entry_id,
+                    external_id: entry.entry.external_id,
+                    entry_hash: entry.entry.hash,
+                    signal: h.signal.name().to_string(),
+                    distance: h.distance,
+                    categories: entry.entry.categories,
+                    source: entry.entry.source,
+                    metadata: entry.entry.raw,
+                    known_file: h.known_file,
+                    query_match_pct: h.video.map(|v| v.query_match_pct),
+                    target_match_pct: h.video.map(|v| v.target_match_pct),
+                });
+            }
+            Ok(out)
+        })?;
+        for h in &hits {
+            self.metrics.hits(&h.bank, 1);
+        }
+        Ok(hits)
+    }
+}
+
+/// What hashing an upload gives.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Upload {
+    /// Size in bytes.
+    pub size: u64,
+    /// MD5.
+    pub md5: Option<String>,
+    /// SHA-1.
+    pub sha1: Option<String>,
+    /// SHA-256.
+    pub sha256: Option<String>,
+    /// image, video or other.
+    pub kind: String,
+    /// Format by content.
+    pub format: Option<String>,
+    /// Width.
+    pub width: Option<u32>,
+    /// Height.
+    pub height: Option<u32>,
+    /// PDQ hash.
+    pub pdq: Option<String>,
+    /// PDQ quality.
+    pub quality: Option<u8>,
+    /// vPDQ frames of a video.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub vpdq: Option<Vec<vpdq::Feature>>,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// The query these hashes make.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub query: Query,
+}
+
+impl Upload {
+    fn failed(size: usize, error: &str) -> Upload {
+        Upload {
+            size: size as u64,
+            md5: None,
+            sha1: None,
+            sha256: None,
+            kind: "other".into(),
+            format: None,
+            width: None,
+            height: None,
+            pdq: None,
+            quality: None,
+            vpdq: None,
+            error: Some(error.into()),
+            query: Query::default(),
+        }
+    }
+
+    fn of(a: &media::FileAnalysis) -> Upload {
+        let query = Query {
+            pdq: a.pdq.map(|p| (p.hash, Some(p.quality))),
+            dihedral: a.dihedral,
+            md5: a.digests.map(|d| d.md5),
+            sha1: a.digests.map(|d| d.sha1),
+            sha256: a.digests.map(|d| d.sha256),
+            vpdq: None,
+        };
+        Upload {
+            size: a.size,
+            md5: a.digests.map(|d| media::hex(&d.md5)),
+            sha1: a.digests.map(|d| media::hex(&d.sha1)),
+            sha256: a.digests.map(|d| media::hex(&d.sha256)),
+            kind: a.kind.name().to_string(),
+            format: a.format.map(|f| f.name().to_string()),
+            width: a.width,
+            height: a.height,
+            pdq: a.pdq.map(|p| p.hash.to_hex()),
+            quality: a.pdq.map(|p| p.quality),
+            vpdq: None,
+            error: a.error.as_ref().map(|e| e.to_string()),
+            query,
+        }
+    }
+}
