@@ -87,7 +87,11 @@ pub fn extract(s: &str) -> Vec<Link> {
 /// file name and content. Hits are sorted by offset, one per link per line.
 pub fn extract_document(name: &str, s: &str) -> Vec<Link> {
     let lower = name.to_ascii_lowercase();
-    let head = &s[..s.len().min(8192)].to_ascii_lowercase();
+    let mut cut = s.len().min(8192);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &s[..cut].to_ascii_lowercase();
     let decode = Decode {
         quoted_printable: lower.ends_with(".mht")
             || lower.ends_with(".mhtml")
@@ -239,7 +243,7 @@ fn hex(b: Option<&u8>) -> Option<u8> {
 /// An HTML character reference at the start of `s`: the character and the
 /// reference's length. Only what link-hiding uses, not the whole HTML table.
 fn entity(s: &str) -> Option<(char, usize)> {
-    let end = s[..s.len().min(12)].find(';')?;
+    let end = s.bytes().take(12).position(|b| b == b';')?;
     let body = &s[1..end];
     let ch = if let Some(num) = body.strip_prefix("#x").or_else(|| body.strip_prefix("#X")) {
         char::from_u32(u32::from_str_radix(num, 16).ok()?)?

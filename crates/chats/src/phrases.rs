@@ -233,7 +233,7 @@ pub static PHRASES: &[Phrase] = &[
     p("pt", SecurityCodeChanged, "Seu código de segurança com {T} mudou.{*}"),
     p("pt", NumberChanged, "{A} mudou seu número de telefone.{*}"),
     p("pt", NumberChanged, "{O} mudou para {V}"),
-    p("pt", MessageDeleted, "Mensagem apagada"),
+    p("pt", MessageDeleted, "Mensagem apagada{*}"),
     p("pt", MessageDeleted, "Esta mensagem foi apagada{*}"),
     ya("pt", MessageDeleted, "Você apagou esta mensagem{*}"),
     // German

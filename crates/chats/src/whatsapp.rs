@@ -381,20 +381,22 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
 
     // Language from markers and notices, needed only to settle an ambiguous date order.
     let mut lang_votes: HashMap<&'static str, usize> = HashMap::new();
-    let mut notices: Vec<Option<Notice>> = Vec::with_capacity(recs.len());
+    // On iOS the notice follows a pseudo-sender, which may itself hold ": "
+    // (a group named "Trip: 2024"): try each split, first that reads as a notice.
+    let mut notices: Vec<Option<(usize, Notice)>> = Vec::with_capacity(recs.len());
     for r in &recs {
         let first = &r.body[0];
-        let candidate = if ios {
-            first.split_once(": ").map(|(_, b)| b).unwrap_or(first)
-        } else {
-            first.as_str()
-        };
-        let n = if r.body.len() == 1 {
-            phrases::match_notice(candidate)
-        } else {
+        let n = if r.body.len() > 1 {
             None
+        } else if ios {
+            first
+                .match_indices(": ")
+                .take(4)
+                .find_map(|(i, _)| phrases::match_notice(&first[i + 2..]).map(|n| (i, n)))
+        } else {
+            phrases::match_notice(first).map(|n| (0, n))
         };
-        if let Some(n) = &n {
+        if let Some((_, n)) = &n {
             *lang_votes.entry(n.lang).or_default() += 1;
         }
         notices.push(n);
@@ -429,15 +431,21 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
         let mut body = r.body;
         let first = std::mem::take(&mut body[0]);
         let (sender, first_text, notice) = if ios {
-            match first.split_once(": ") {
+            let split = match &notice {
+                Some((i, _)) => Some((&first[..*i], &first[*i + 2..])),
+                None => first.split_once(": "),
+            };
+            let notice = notice.map(|(_, n)| n);
+            match split {
                 Some((author, rest)) => {
                     // iOS prints notices under a pseudo-sender (the group or the
                     // actor); a body that reads as a notice, flagged with the
                     // LRM iOS writes or naming its own author, is one.
                     let is_notice = notice.as_ref().is_some_and(|n| {
                         r.has_lrm
-                            || n.event == EventType::E2eNotice
+                            || matches!(n.event, EventType::E2eNotice | EventType::MessageDeleted)
                             || n.actor.as_deref() == Some(author)
+                            || n.targets.iter().any(|t| t == author)
                             || group_from_ios.as_deref() == Some(author)
                     });
                     if is_notice {
@@ -470,7 +478,7 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
                 }
                 None => (None, first.clone(), notice),
             }
-        } else if let Some(n) = notice {
+        } else if let Some((_, n)) = notice {
             (None, first.clone(), Some(n))
         } else {
             match first.split_once(": ") {
