@@ -383,7 +383,7 @@ fn compiled() -> &'static [Compiled] {
                 }
             })
             .collect();
-        out.sort_by(|a, b| b.literal_len.cmp(&a.literal_len));
+        out.sort_by_key(|c| std::cmp::Reverse(c.literal_len));
         out
     })
 }

@@ -496,36 +496,6 @@ fn labels(truth: &Truth, spec: &ChatSpec) -> Vec<String> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fictional_numbers_have_their_regions() {
-        let mut rng = Rng::new(1);
-        for i in 0..60 {
-            let (e164, pretty, region) = make_phone(&mut rng, i);
-            let p = crate::phone::parse(&pretty, false).expect("parses");
-            assert_eq!(
-                (p.e164.as_str(), p.region.as_deref()),
-                (e164.as_str(), region),
-                "{pretty}"
-            );
-        }
-    }
-
-    #[test]
-    fn people_regions_match_parse() {
-        let t = world(&ChatSpec::new(3, Target::WhatsappAndroid, "en-GB", 10));
-        for p in &t.people {
-            assert_eq!(
-                crate::phone::parse(&p.pretty, false).and_then(|x| x.region).as_deref(),
-                p.region
-            );
-        }
-    }
-}
-
 fn lang_of(locale: &str) -> &'static str {
     match &locale[..2] {
         "it" => "it",
@@ -542,7 +512,7 @@ fn wa_header(t: &LocalTime, locale: &str, ios: bool, nnbsp: bool) -> String {
     let yy = t.year % 100;
     let sp = if nnbsp { "\u{202F}" } else { " " };
     let (h12, ampm) = (
-        if t.hour % 12 == 0 { 12 } else { t.hour % 12 },
+        if t.hour.is_multiple_of(12) { 12 } else { t.hour % 12 },
         if t.hour < 12 { "AM" } else { "PM" },
     );
     let secs = if ios {
@@ -640,8 +610,9 @@ fn media_name(m: &MediaSpec, ios: bool, t: &LocalTime, counter: usize, owner_nam
         match m.kind {
             Media::Image => format!("IMG-{d}-WA{counter:04}.jpg"),
             Media::Voice => format!("PTT-{d}-WA{counter:04}.opus"),
-            Media::Document => m.doc_title.to_string(),
-            _ => format!("{owner_name}.vcf"),
+            // Names repeat within a chat only with a counter (a zip rejects duplicates).
+            Media::Document => format!("Trail map {counter}.pdf"),
+            _ => format!("{owner_name} {counter}.vcf"),
         }
     }
 }
@@ -738,9 +709,7 @@ fn render_whatsapp(truth: &Truth, spec: &ChatSpec) -> RenderedChat {
             };
             let exp_actor = if p.you_actor {
                 Some(YOU.to_string())
-            } else if two {
-                Some(norm(&a))
-            } else if p.template.contains("{A}") {
+            } else if two || p.template.contains("{A}") {
                 Some(norm(&a))
             } else {
                 None
@@ -765,7 +734,9 @@ fn render_whatsapp(truth: &Truth, spec: &ChatSpec) -> RenderedChat {
         let group_pseudo = group_at_export.clone();
         let produced: Option<(String, Message)> = match act {
             Act::E2e => notice(EventType::E2eNotice, None, &[], "", "", group_pseudo, &mut rng).map(|(l, mut m)| {
-                m.event.as_mut().map(|e| e.value = None);
+                if let Some(e) = m.event.as_mut() {
+                    e.value = None;
+                }
                 (l, m)
             }),
             Act::Created { actor, name } => notice(
@@ -1815,4 +1786,34 @@ pub fn mhtml_of(html: &str) -> String {
         body.push_str(&piece);
     }
     format!("From: <Saved by a browser>\r\nSubject: Hobby forum (synthetic)\r\nMIME-Version: 1.0\r\nContent-Type: multipart/related; type=\"text/html\"; boundary=\"----fixture\"\r\n\r\n------fixture\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{body}\r\n------fixture--\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fictional_numbers_have_their_regions() {
+        let mut rng = Rng::new(1);
+        for i in 0..60 {
+            let (e164, pretty, region) = make_phone(&mut rng, i);
+            let p = crate::phone::parse(&pretty, false).expect("parses");
+            assert_eq!(
+                (p.e164.as_str(), p.region.as_deref()),
+                (e164.as_str(), region),
+                "{pretty}"
+            );
+        }
+    }
+
+    #[test]
+    fn people_regions_match_parse() {
+        let t = world(&ChatSpec::new(3, Target::WhatsappAndroid, "en-GB", 10));
+        for p in &t.people {
+            assert_eq!(
+                crate::phone::parse(&p.pretty, false).and_then(|x| x.region).as_deref(),
+                p.region
+            );
+        }
+    }
 }

@@ -43,7 +43,7 @@ pub fn fold_quotes(s: &str) -> String {
 /// Whether `raw` started with a left-to-right mark (iOS puts one before
 /// system notices and attachment markers).
 pub fn starts_with_lrm(raw: &str) -> bool {
-    raw.trim_start_matches(|c: char| c == ' ').starts_with('\u{200E}')
+    raw.trim_start_matches(' ').starts_with('\u{200E}')
 }
 
 #[cfg(test)]

@@ -756,7 +756,9 @@ fn attachment_of(first: &str) -> (Option<Attachment>, String) {
 mod tests {
     use super::*;
 
-    fn h(s: &str) -> Option<(u32, u32, u32, u8, u8, Option<u8>, Option<bool>, bool, String)> {
+    type Fields = (u32, u32, u32, u8, u8, Option<u8>, Option<bool>, bool, String);
+
+    fn h(s: &str) -> Option<Fields> {
         parse_header(s).map(|h| {
             (
                 h.a,
