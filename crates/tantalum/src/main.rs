@@ -4,6 +4,7 @@
 
 mod banks_cli;
 mod case_cli;
+mod chats_cli;
 mod output;
 
 use std::collections::BTreeMap;
@@ -61,6 +62,11 @@ enum Command {
     /// Build a benign synthetic phone dump and sample banks, scan it, and
     /// write every report: the whole job in one command.
     Demo(case_cli::DemoArgs),
+    /// Parse chat exports (WhatsApp, Telegram) into messages, events and participants.
+    #[command(subcommand)]
+    Chats(chats_cli::ChatsCommand),
+    /// Find invite and phone links (WhatsApp, Telegram, Signal, Discord) in saved pages and text files.
+    Links(chats_cli::LinksArgs),
 }
 
 #[derive(clap::Args)]
@@ -108,6 +114,8 @@ fn main() -> ExitCode {
         Command::Scan(args) => store().and_then(|dir| case_cli::run_scan(&dir, args)),
         Command::Report(args) => case_cli::run_report(args),
         Command::Demo(args) => case_cli::run_demo(args),
+        Command::Chats(command) => chats_cli::run_chats(command),
+        Command::Links(args) => chats_cli::run_links(args),
     };
     match result {
         Ok(code) => code,

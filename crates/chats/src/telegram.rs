@@ -1,0 +1,430 @@
+//! Telegram Desktop's machine-readable export (`result.json`): one chat, or
+//! the whole account with its contact list.
+//!
+//! Messages are read one by one from the raw JSON so a message of the wrong
+//! shape costs that message alone and its error names its line.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::links::{self, line_of, line_starts};
+use crate::model::*;
+use crate::time::LocalTime;
+use crate::Error;
+
+#[derive(Deserialize)]
+struct Top<'a> {
+    #[serde(borrow, default)]
+    messages: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(rename = "type", default)]
+    kind: Option<Value>,
+    #[serde(borrow, default)]
+    chats: Option<ChatList<'a>>,
+    #[serde(borrow, default)]
+    left_chats: Option<ChatList<'a>>,
+    #[serde(default)]
+    personal_information: Option<Value>,
+    #[serde(default)]
+    contacts: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ChatList<'a> {
+    #[serde(borrow, default)]
+    list: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Chat<'a> {
+    #[serde(borrow, default)]
+    messages: Vec<&'a RawValue>,
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(rename = "type", default)]
+    kind: Option<Value>,
+}
+
+/// The label a deleted account gets: the export gives only its id.
+pub fn deleted_label(from_id: &str) -> String {
+    format!("Deleted Account ({from_id})")
+}
+
+/// File paths are replaced by a sentence when the file was not exported.
+fn not_exported(path: &str) -> bool {
+    path.starts_with('(') && path.ends_with(')')
+}
+
+struct Ctx<'s> {
+    src: &'s str,
+    starts: Vec<usize>,
+    source: String,
+}
+
+impl Ctx<'_> {
+    fn line_of_raw(&self, raw: &RawValue) -> usize {
+        let off = (raw.get().as_ptr() as usize).saturating_sub(self.src.as_ptr() as usize);
+        line_of(&self.starts, off)
+    }
+}
+
+/// Parses a `result.json`, single chat or whole account, into one export per chat.
+pub(crate) fn parse(src: &str, source: &str) -> Result<Vec<Export>, Error> {
+    let top: Top = serde_json::from_str(src).map_err(|e| Error::Json {
+        path: source.into(),
+        line: e.line(),
+        column: e.column(),
+        why: e.to_string(),
+    })?;
+    let ctx = Ctx {
+        src,
+        starts: line_starts(src),
+        source: source.into(),
+    };
+    let mut exports = Vec::new();
+    let mut phones: HashMap<String, String> = HashMap::new();
+    let mut exporter = None;
+    if let Some(Value::Object(p)) = &top.personal_information {
+        let name = full_name(p.get("first_name"), p.get("last_name"));
+        if let (Some(n), Some(ph)) = (&name, p.get("phone_number").and_then(Value::as_str)) {
+            phones.insert(n.clone(), ph.to_string());
+        }
+        exporter = name;
+    }
+    if let Some(list) = top
+        .contacts
+        .as_ref()
+        .and_then(|c| c.get("list"))
+        .and_then(Value::as_array)
+    {
+        for c in list {
+            if let (Some(n), Some(ph)) = (
+                full_name(c.get("first_name"), c.get("last_name")),
+                c.get("phone_number").and_then(Value::as_str),
+            ) {
+                phones.insert(n, ph.to_string());
+            }
+        }
+    }
+    if let Some(messages) = &top.messages {
+        exports.push(chat(
+            &ctx,
+            messages,
+            top.name.as_ref(),
+            top.kind.as_ref(),
+            &phones,
+            exporter.clone(),
+        ));
+    }
+    for list in [&top.chats, &top.left_chats].into_iter().flatten() {
+        for raw in &list.list {
+            match serde_json::from_str::<Chat>(raw.get()) {
+                Ok(c) => exports.push(chat(
+                    &ctx,
+                    &c.messages,
+                    c.name.as_ref(),
+                    c.kind.as_ref(),
+                    &phones,
+                    exporter.clone(),
+                )),
+                Err(e) => {
+                    return Err(Error::Json {
+                        path: source.into(),
+                        line: ctx.line_of_raw(raw) + e.line() - 1,
+                        column: e.column(),
+                        why: format!("chat: {e}"),
+                    });
+                }
+            }
+        }
+    }
+    if exports.is_empty() {
+        return Err(Error::NotAnExport {
+            path: source.into(),
+            why: "JSON without \"messages\" or \"chats\": not a Telegram export".into(),
+        });
+    }
+    Ok(exports)
+}
+
+fn full_name(first: Option<&Value>, last: Option<&Value>) -> Option<String> {
+    let f = first.and_then(Value::as_str).unwrap_or("");
+    let l = last.and_then(Value::as_str).unwrap_or("");
+    let n = format!("{f} {l}").trim().to_string();
+    (!n.is_empty()).then_some(n)
+}
+
+fn chat(
+    ctx: &Ctx,
+    raws: &[&RawValue],
+    name: Option<&Value>,
+    kind: Option<&Value>,
+    phones: &HashMap<String, String>,
+    exporter: Option<String>,
+) -> Export {
+    let kind = kind.and_then(Value::as_str).unwrap_or("");
+    let name = name.and_then(Value::as_str).map(str::to_string);
+    let is_group = kind.contains("group") || kind.contains("channel");
+    let mut errors = Vec::new();
+    let mut messages = Vec::with_capacity(raws.len());
+    for raw in raws {
+        let line = ctx.line_of_raw(raw);
+        let v: Value = match serde_json::from_str(raw.get()) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(Issue {
+                    file: ctx.source.clone(),
+                    line: Some(line + e.line() - 1),
+                    message: format!("message: {e}"),
+                });
+                continue;
+            }
+        };
+        match message(&v, line, messages.len() + 1) {
+            Ok(Some(m)) => messages.push(m),
+            Ok(None) => {}
+            Err(why) => errors.push(Issue {
+                file: ctx.source.clone(),
+                line: Some(line),
+                message: why,
+            }),
+        }
+    }
+    let mut labels: Vec<&str> = Vec::new();
+    for m in &messages {
+        labels.extend(m.sender.as_deref());
+        if let Some(e) = &m.event {
+            labels.extend(e.actor.as_deref());
+            labels.extend(e.targets.iter().map(String::as_str));
+        }
+    }
+    let mut participants = participants(labels);
+    for p in &mut participants {
+        if let Some(ph) = phones.get(&p.display).and_then(|n| crate::phone::parse(n, true)) {
+            p.phone_e164 = Some(ph.e164);
+            p.region = ph.region;
+        }
+    }
+    Export {
+        source: ctx.source.clone(),
+        platform: Platform::Telegram,
+        variant: Variant::DesktopJson,
+        locale: None,
+        date_order: None,
+        date_order_assumed: false,
+        clock: None,
+        group_name: if is_group { name } else { None },
+        exporter,
+        participants,
+        messages,
+        errors,
+    }
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Result<Option<&'a str>, String> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!("\"{key}\" should be a string, found {}", type_name(other))),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn names(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|m| m.as_str().map_or_else(|| "Deleted Account".to_string(), str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One message object. `Ok(None)` for kinds with nothing to report.
+fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> {
+    if !v.is_object() {
+        return Err(format!("message should be an object, found {}", type_name(v)));
+    }
+    let id = match v.get("id") {
+        Some(Value::Number(x)) => x.as_i64(),
+        None => None,
+        Some(other) => return Err(format!("\"id\" should be a number, found {}", type_name(other))),
+    };
+    let kind = str_of(v, "type")?.unwrap_or("message");
+    if kind == "unsupported" {
+        return Ok(None);
+    }
+    let timestamp = str_of(v, "date")?.and_then(LocalTime::parse_iso);
+    let timestamp_utc = match v.get("date_unixtime") {
+        Some(Value::String(s)) => Some(
+            s.parse::<i64>()
+                .map_err(|_| format!("\"date_unixtime\" is not a number: {s:?}"))?,
+        ),
+        Some(Value::Number(x)) => x.as_i64(),
+        None | Some(Value::Null) => None,
+        Some(other) => {
+            return Err(format!(
+                "\"date_unixtime\" should be a string, found {}",
+                type_name(other)
+            ))
+        }
+    };
+    if timestamp.is_none() && timestamp_utc.is_none() {
+        return Err("message has no date".into());
+    }
+    let (text, mut found) = text_of(v.get("text"))?;
+    for l in links::extract(&text) {
+        if !found.iter().any(|f: &MessageLink| f.url == l.url) {
+            found.push(l.into());
+        }
+    }
+    let mut m = Message {
+        n,
+        line,
+        id,
+        kind: Kind::Message,
+        timestamp,
+        timestamp_utc,
+        sender: None,
+        text,
+        attachment: None,
+        event: None,
+        links: found,
+        edited: v.get("edited").is_some(),
+    };
+    if kind == "service" {
+        m.kind = Kind::System;
+        let actor = match str_of(v, "actor")? {
+            Some(a) => Some(a.to_string()),
+            None => str_of(v, "actor_id")?.map(deleted_label),
+        };
+        let members = names(v.get("members"));
+        let action = str_of(v, "action")?.unwrap_or("");
+        let ev = |kind, actor: Option<String>, targets: Vec<String>, value: Option<String>| Event {
+            kind,
+            actor,
+            targets,
+            value,
+            old_value: None,
+        };
+        let title = str_of(v, "title")?.map(str::to_string);
+        m.event = match action {
+            "create_group" | "create_channel" => Some(ev(EventType::GroupCreated, actor, members, title)),
+            "invite_members" => Some(ev(EventType::MemberAdded, actor, members, None)),
+            "join_group_by_link" => {
+                let inviter = str_of(v, "inviter")?.map(str::to_string);
+                Some(ev(
+                    EventType::MemberJoinedViaLink,
+                    inviter,
+                    actor.into_iter().collect(),
+                    None,
+                ))
+            }
+            "remove_members" if members.len() == 1 && actor.as_deref() == Some(members[0].as_str()) => {
+                Some(ev(EventType::MemberLeft, actor, members, None))
+            }
+            "remove_members" => Some(ev(EventType::MemberRemoved, actor, members, None)),
+            "edit_group_title" => Some(ev(EventType::SubjectChanged, actor, vec![], title)),
+            "edit_group_photo" | "delete_group_photo" => Some(ev(EventType::IconChanged, actor, vec![], None)),
+            "migrate_to_supergroup" | "migrate_from_group" => {
+                Some(ev(EventType::MigratedToSupergroup, actor, vec![], title))
+            }
+            "pin_message" => {
+                let mid = v.get("message_id").map(|x| x.to_string().trim_matches('"').to_string());
+                Some(ev(EventType::MessagePinned, actor, vec![], mid))
+            }
+            _ => None,
+        };
+        return Ok(Some(m));
+    }
+    m.sender = Some(match str_of(v, "from")? {
+        Some(f) => f.to_string(),
+        None => match v.get("from_id") {
+            Some(Value::String(id)) => deleted_label(id),
+            Some(Value::Number(id)) => deleted_label(&format!("user{id}")),
+            _ => "Deleted Account".to_string(),
+        },
+    });
+    if let Some(photo) = str_of(v, "photo")? {
+        let omitted = not_exported(photo);
+        m.attachment = Some(Attachment {
+            filename: (!omitted).then(|| photo.to_string()),
+            media: Media::Image,
+            omitted,
+        });
+    } else if let Some(file) = str_of(v, "file")? {
+        let omitted = not_exported(file);
+        let media = match str_of(v, "media_type")? {
+            Some("sticker") => Media::Sticker,
+            Some("voice_message") => Media::Voice,
+            Some("video_message" | "video_file") => Media::Video,
+            Some("animation") => Media::Gif,
+            Some("audio_file") => Media::Audio,
+            Some(_) => Media::Unknown,
+            None => Media::from_filename(file),
+        };
+        let filename = if omitted {
+            str_of(v, "file_name")?.map(str::to_string)
+        } else {
+            Some(file.to_string())
+        };
+        m.attachment = Some(Attachment {
+            filename,
+            media,
+            omitted,
+        });
+    } else if v.get("contact_information").is_some() {
+        m.attachment = Some(Attachment {
+            filename: str_of(v, "contact_vcard")?.map(str::to_string),
+            media: Media::Contact,
+            omitted: false,
+        });
+    }
+    Ok(Some(m))
+}
+
+/// The text of a message (a string or an array of strings and entities) and
+/// the links only an entity holds (`text_link`'s `href`).
+fn text_of(v: Option<&Value>) -> Result<(String, Vec<MessageLink>), String> {
+    match v {
+        None | Some(Value::Null) => Ok((String::new(), vec![])),
+        Some(Value::String(s)) => Ok((s.clone(), vec![])),
+        Some(Value::Array(parts)) => {
+            let mut text = String::new();
+            let mut found = Vec::new();
+            for p in parts {
+                match p {
+                    Value::String(s) => text.push_str(s),
+                    Value::Object(o) => {
+                        if let Some(t) = o.get("text").and_then(Value::as_str) {
+                            text.push_str(t);
+                        }
+                        if let Some(href) = o.get("href").and_then(Value::as_str) {
+                            found.extend(links::extract(href).into_iter().map(MessageLink::from));
+                        }
+                    }
+                    other => return Err(format!("\"text\" array holds {}", type_name(other))),
+                }
+            }
+            Ok((text, found))
+        }
+        Some(other) => Err(format!(
+            "\"text\" should be a string or an array, found {}",
+            type_name(other)
+        )),
+    }
+}
