@@ -345,7 +345,7 @@ impl AppState {
             .lock()
             .ok()
             .and_then(|mut h| h.pop())
-            .unwrap_or_else(pdq::Hasher::new);
+            .unwrap_or_default();
         let options = media::AnalyzeOptions {
             dihedral,
             ..Default::default()
