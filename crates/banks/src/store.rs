@@ -276,6 +276,32 @@ impl Store {
         Ok(info.counts.iter().map(|c| c.1).sum())
     }
 
+    /// Renames a bank; its entries keep their ids.
+    pub fn rename_bank(&mut self, from: &str, to: &str) -> Result<(), BankError> {
+        if self.bank_settings(from)?.is_none() {
+            return Err(BankError::NoSuchBank(from.to_string()));
+        }
+        if self.bank_settings(to)?.is_some() {
+            return Err(BankError::Exists(to.to_string()));
+        }
+        let path = self.dir.join("banks.sqlite");
+        let tx = self.db.transaction().map_err(|e| BankError::db(&path, e))?;
+        // Entries point at the bank by name: the new row goes in first, the entries follow, the old row goes.
+        tx.execute_batch("PRAGMA defer_foreign_keys = ON")
+            .and_then(|_| {
+                tx.execute(
+                    "INSERT INTO banks (name, kind, suppress, max_distance, quality_floor, created)
+                     SELECT ?2, kind, suppress, max_distance, quality_floor, created FROM banks WHERE name = ?1",
+                    params![from, to],
+                )
+            })
+            .and_then(|_| tx.execute("UPDATE entries SET bank = ?2 WHERE bank = ?1", params![from, to]))
+            .and_then(|_| tx.execute("DELETE FROM banks WHERE name = ?1", params![from]))
+            .and_then(|_| tx.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'", []))
+            .map_err(|e| BankError::db(&path, e))?;
+        tx.commit().map_err(|e| BankError::db(&path, e))
+    }
+
     /// Imports entries into a bank in one transaction: applied only when no
     /// line was bad. Entries already in the bank are counted as duplicates.
     pub fn import(

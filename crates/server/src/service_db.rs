@@ -88,7 +88,7 @@ pub enum ServiceDbError {
 /// The service database.
 pub struct ServiceDb {
     path: PathBuf,
-    db: Connection,
+    pub(crate) db: Connection,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -162,6 +162,15 @@ impl ServiceDb {
                  detail TEXT NOT NULL,
                  prev TEXT NOT NULL,
                  hash TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS hma_banks (name TEXT PRIMARY KEY, enabled_ratio REAL NOT NULL);
+             CREATE TABLE IF NOT EXISTS hma_content (
+                 id INTEGER PRIMARY KEY,
+                 bank TEXT NOT NULL,
+                 note TEXT,
+                 disable_until_ts INTEGER NOT NULL DEFAULT 1,
+                 metadata TEXT,
+                 signals TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS hma_signals (entry INTEGER PRIMARY KEY, content INTEGER NOT NULL);
              CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
                  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
              CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -171,7 +180,7 @@ impl ServiceDb {
         Ok(ServiceDb { path, db })
     }
 
-    fn err(&self, e: rusqlite::Error) -> ServiceDbError {
+    pub(crate) fn err(&self, e: rusqlite::Error) -> ServiceDbError {
         ServiceDbError::Db {
             path: self.path.display().to_string(),
             source: e,

@@ -218,6 +218,15 @@ impl AppState {
         Ok(out)
     }
 
+    /// Runs `f` with the service database (tokens, audit, HMA's content records).
+    pub fn with_service<T>(&self, f: impl FnOnce(&ServiceDb) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let db = self
+            .service
+            .lock()
+            .map_err(|_| ApiError::internal("service lock poisoned"))?;
+        f(&db)
+    }
+
     /// Applies the store's changes since the last sync to the live index;
     /// returns how many there were.
     pub fn sync(&self) -> Result<usize, String> {
@@ -225,7 +234,8 @@ impl AppState {
         let (changes, next) = self
             .with_reader(|store| store.changes_since(&cursor).map_err(ApiError::internal))
             .map_err(|e| e.message)?;
-        if next != *cursor {
+        // Bank settings are re-read every time (renames, new banks, other processes); entries only when they changed.
+        {
             self.with_reader(|store| {
                 let mut matcher = self
                     .matcher
@@ -340,12 +350,7 @@ impl AppState {
 
     /// Hashes an upload: digests, and PDQ for images or vPDQ for videos.
     pub fn hash_upload(&self, bytes: &[u8], dihedral: bool) -> Upload {
-        let mut hasher = self
-            .hashers
-            .lock()
-            .ok()
-            .and_then(|mut h| h.pop())
-            .unwrap_or_default();
+        let mut hasher = self.hashers.lock().ok().and_then(|mut h| h.pop()).unwrap_or_default();
         let options = media::AnalyzeOptions {
             dihedral,
             ..Default::default()

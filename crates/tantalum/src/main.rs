@@ -6,6 +6,7 @@ mod banks_cli;
 mod case_cli;
 mod chats_cli;
 mod output;
+mod serve_cli;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -67,6 +68,15 @@ enum Command {
     Chats(chats_cli::ChatsCommand),
     /// Find invite and phone links (WhatsApp, Telegram, Signal, Discord) in saved pages and text files.
     Links(chats_cli::LinksArgs),
+    /// Serve matching over HTTP: tantalum's API under /v1 and HMA's routes
+    /// (/m, /h, /c), with tokens, an audit log and Prometheus metrics.
+    Serve(serve_cli::ServeArgs),
+    /// Create or revoke API tokens for `serve`.
+    #[command(subcommand)]
+    Token(serve_cli::TokenCommand),
+    /// Check or list the service's hash-chained audit log.
+    #[command(subcommand)]
+    Audit(serve_cli::AuditCommand),
 }
 
 #[derive(clap::Args)]
@@ -116,6 +126,9 @@ fn main() -> ExitCode {
         Command::Demo(args) => case_cli::run_demo(args),
         Command::Chats(command) => chats_cli::run_chats(command),
         Command::Links(args) => chats_cli::run_links(args),
+        Command::Serve(args) => store().and_then(|dir| serve_cli::run_serve(&dir, args)),
+        Command::Token(command) => store().and_then(|dir| serve_cli::run_token(&dir, command)),
+        Command::Audit(command) => store().and_then(|dir| serve_cli::run_audit(&dir, command)),
     };
     match result {
         Ok(code) => code,
