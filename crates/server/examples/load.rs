@@ -1,0 +1,186 @@
+//! A load generator for `tantalum serve`, run beside it on loopback:
+//! keep-alive HTTP/1.1 connections sending hash lookups as fast as the
+//! service answers, while a curator adds and withdraws entries every few
+//! seconds, and the service's RSS is sampled.
+//!
+//! `cargo run --release -p tantalum-server --example load -- ADDR TOKEN QUERIES SECONDS [CONNECTIONS] [SERVER_PID]`
+//!
+//! QUERIES is a file of PDQ hashes, one per line (the benchmark kit's
+//! queries.txt). Prints requests/s, p50/p99/max latency, the updates made,
+//! and RSS samples of SERVER_PID.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One keep-alive connection.
+struct Conn {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Conn {
+    fn open(addr: &str) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).ok();
+        Conn {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            writer: stream,
+        }
+    }
+
+    /// Sends a request and reads the whole response; returns the status.
+    fn request(&mut self, method: &str, path: &str, token: &str, body: Option<&str>) -> u16 {
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n");
+        if let Some(b) = body {
+            req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+        }
+        req.push_str("\r\n");
+        if let Some(b) = body {
+            req.push_str(b);
+        }
+        self.writer.write_all(req.as_bytes()).expect("write");
+        let mut line = String::new();
+        self.reader.read_line(&mut line).expect("status line");
+        let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).expect("header");
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; length];
+        self.reader.read_exact(&mut body).expect("body");
+        status
+    }
+}
+
+fn rss_kb(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 4 {
+        eprintln!("usage: load ADDR TOKEN QUERIES SECONDS [CONNECTIONS] [SERVER_PID]");
+        std::process::exit(2);
+    }
+    let (addr, token) = (args[0].clone(), args[1].clone());
+    let queries: Arc<Vec<String>> = Arc::new(
+        std::fs::read_to_string(&args[2])
+            .expect("queries")
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+            .filter(|l| l.len() == 64)
+            .collect(),
+    );
+    let seconds: u64 = args[3].parse().expect("seconds");
+    let connections: usize = args.get(4).and_then(|c| c.parse().ok()).unwrap_or(4);
+    let pid = args.get(5).cloned();
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+
+    // The curator: a bank change every 3 seconds (an add, then its withdrawal).
+    let curator = {
+        let (addr, token, stop) = (addr.clone(), token.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut conn = Conn::open(&addr);
+            conn.request("POST", "/c/banks", &token, Some("{\"name\":\"LOAD_UPDATES\"}"));
+            let mut updates = 0u64;
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let hash = format!("{:064x}", 0x1234_5678_9abc_def0u128.wrapping_mul(u128::from(n) + 1));
+                let body = format!("{{\"pdq\":\"{hash}\"}}");
+                conn.request("POST", "/c/bank/LOAD_UPDATES/signal", &token, Some(&body));
+                updates += 1;
+                if n % 2 == 1 {
+                    conn.request("DELETE", &format!("/c/bank/LOAD_UPDATES/content/{}", 10_000_001 + n / 2), &token, None);
+                    updates += 1;
+                }
+                n += 1;
+                std::thread::sleep(Duration::from_secs(3));
+            }
+            updates
+        })
+    };
+    let sampler = {
+        let (stop, pid) = (stop.clone(), pid.clone());
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            let started = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(p) = &pid {
+                    samples.push((started.elapsed().as_secs(), rss_kb(p)));
+                }
+                std::thread::sleep(Duration::from_secs(10));
+            }
+            samples
+        })
+    };
+    let started = Instant::now();
+    let workers: Vec<_> = (0..connections)
+        .map(|w| {
+            let (addr, token, queries, stop, errors) = (addr.clone(), token.clone(), queries.clone(), stop.clone(), errors.clone());
+            std::thread::spawn(move || {
+                let mut conn = Conn::open(&addr);
+                let mut latencies = Vec::new();
+                let mut i = w * 7919;
+                while !stop.load(Ordering::Relaxed) {
+                    let q = &queries[i % queries.len()];
+                    i += 1;
+                    let path = format!("/m/raw_lookup?signal={q}&signal_type=pdq&include_distance=true");
+                    let t = Instant::now();
+                    let status = conn.request("GET", &path, &token, None);
+                    latencies.push(t.elapsed().as_micros() as u32);
+                    if status != 200 {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(seconds));
+    stop.store(true, Ordering::Relaxed);
+    let mut all: Vec<u32> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    let updates = curator.join().unwrap();
+    let samples = sampler.join().unwrap();
+    all.sort_unstable();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    println!(
+        "{} lookups in {elapsed:.1} s over {connections} connections: {:.0} lookups/s; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; {} non-200; {updates} bank updates",
+        all.len(),
+        all.len() as f64 / elapsed,
+        f64::from(pct(0.50)) / 1000.0,
+        f64::from(pct(0.99)) / 1000.0,
+        f64::from(all.last().copied().unwrap_or(0)) / 1000.0,
+        errors.load(Ordering::Relaxed)
+    );
+    if !samples.is_empty() {
+        let line: Vec<String> = samples.iter().map(|(t, kb)| format!("{t}s:{}MiB", kb / 1024)).collect();
+        let min = samples.iter().map(|s| s.1).min().unwrap_or(0);
+        let max = samples.iter().map(|s| s.1).max().unwrap_or(0);
+        println!(
+            "server RSS: min {} MiB, max {} MiB ({:+.1} %); samples {}",
+            min / 1024,
+            max / 1024,
+            (max as f64 / min.max(1) as f64 - 1.0) * 100.0,
+            line.join(" ")
+        );
+    }
+}
