@@ -141,6 +141,9 @@ pub struct MatchResponse {
     pub results: Vec<MatchResult>,
 }
 
+/// Batches up to this size are matched without leaving the async worker.
+const INLINE_QUERIES: usize = 4;
+
 /// Largest batch in one request.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -172,6 +175,16 @@ pub async fn match_hashes(
         .iter()
         .map(HashQuery::to_query)
         .collect::<Result<Vec<_>, _>>()?;
+    // A few lookups are answered on the async worker; big batches go to the blocking pool.
+    if queries.len() <= INLINE_QUERIES {
+        let mut results = Vec::with_capacity(queries.len());
+        for q in &queries {
+            results.push(MatchResult {
+                hits: state.match_query(q, request.banks.as_deref(), request.max_distance)?,
+            });
+        }
+        return Ok(Json(MatchResponse { results }));
+    }
     let s = state.clone();
     blocking(move || {
         let mut results = Vec::with_capacity(queries.len());
