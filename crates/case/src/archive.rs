@@ -85,6 +85,27 @@ pub(crate) trait Sink: Sync {
     fn member(&self, member: Member<'_>, depth: u32, budget: &Budget);
 }
 
+/// Where the members of one archive go: its name, nesting depth and budget.
+struct Level<'a> {
+    sink: &'a dyn Sink,
+    container: &'a str,
+    depth: u32,
+    budget: &'a Budget,
+}
+
+impl Level<'_> {
+    fn emit(&self, path: String, mtime: Option<i64>, size: u64, body: Body<'_>) {
+        let member = Member {
+            path,
+            container: self.container.to_string(),
+            mtime,
+            size,
+            body,
+        };
+        self.sink.member(member, self.depth, self.budget);
+    }
+}
+
 /// What one top-level archive may still expand to.
 pub(crate) struct Budget {
     limit: u64,
@@ -292,6 +313,12 @@ fn expand_zip<R: Read + Seek + Clone + Send + Sync>(
     depth: u32,
     budget: &Budget,
 ) -> Result<(), String> {
+    let level = Level {
+        sink,
+        container,
+        depth,
+        budget,
+    };
     let archive = zip::ZipArchive::new(reader).map_err(|e| format!("archive: not a readable ZIP: {e}"))?;
     let mut names = Names(HashSet::new());
     let mut listing = Vec::with_capacity(archive.len());
@@ -317,16 +344,11 @@ fn expand_zip<R: Read + Seek + Clone + Send + Sync>(
             }
             Err(e) => {
                 sink.planned(1);
-                sink.member(
-                    Member {
-                        path: names.unique(format!("{container}!/#{index}")),
-                        container: container.to_string(),
-                        mtime: None,
-                        size: 0,
-                        body: Body::Error(format!("unreadable ZIP entry: {e}")),
-                    },
-                    depth,
-                    budget,
+                level.emit(
+                    names.unique(format!("{container}!/#{index}")),
+                    None,
+                    0,
+                    Body::Error(format!("unreadable ZIP entry: {e}")),
                 );
             }
         }
@@ -339,30 +361,18 @@ fn expand_zip<R: Read + Seek + Clone + Send + Sync>(
                 sink.passed();
                 return;
             }
-            let member = |body: Body<'_>, sink: &dyn Sink| {
-                sink.member(
-                    Member {
-                        path: item.path.clone(),
-                        container: container.to_string(),
-                        mtime: item.mtime,
-                        size: item.size,
-                        body,
-                    },
-                    depth,
-                    budget,
-                )
-            };
+            let member = |body: Body<'_>| level.emit(item.path.clone(), item.mtime, item.size, body);
             if let Some(reason) = zip_trap(item, limits).or_else(|| budget.claim(item.size).err()) {
-                return member(Body::Skipped(reason), sink);
+                return member(Body::Skipped(reason));
             }
             let mut file = match archive.by_index(item.index) {
                 Ok(f) => f,
-                Err(e) => return member(Body::Error(format!("unreadable ZIP member: {e}")), sink),
+                Err(e) => return member(Body::Error(format!("unreadable ZIP member: {e}"))),
             };
             match read_member(&mut file, item.size, limits) {
-                Ok(Read_::Bytes(bytes)) => member(Body::Bytes(&bytes), sink),
-                Ok(Read_::Digested(size, digests, format)) => member(Body::Digested { size, digests, format }, sink),
-                Err(reason) => member(reason, sink),
+                Ok(Read_::Bytes(bytes)) => member(Body::Bytes(&bytes)),
+                Ok(Read_::Digested(size, digests, format)) => member(Body::Digested { size, digests, format }),
+                Err(reason) => member(reason),
             }
         },
     );
@@ -449,6 +459,12 @@ fn expand_tar<R: Read>(
     depth: u32,
     budget: &Budget,
 ) -> Result<(), String> {
+    let level = Level {
+        sink,
+        container,
+        depth,
+        budget,
+    };
     let mut archive = tar::Archive::new(reader);
     let entries = archive
         .entries()
@@ -458,19 +474,9 @@ fn expand_tar<R: Read>(
     let mut batch_bytes = 0u64;
     let flush = |batch: &mut Vec<(String, Option<i64>, Vec<u8>)>| {
         sink.planned(batch.len() as u64);
-        batch.par_iter().for_each(|(path, mtime, bytes)| {
-            sink.member(
-                Member {
-                    path: path.clone(),
-                    container: container.to_string(),
-                    mtime: *mtime,
-                    size: bytes.len() as u64,
-                    body: Body::Bytes(bytes),
-                },
-                depth,
-                budget,
-            )
-        });
+        batch
+            .par_iter()
+            .for_each(|(path, mtime, bytes)| level.emit(path.clone(), *mtime, bytes.len() as u64, Body::Bytes(bytes)));
         batch.clear();
     };
     let mut outcome = Ok(());
@@ -506,17 +512,7 @@ fn expand_tar<R: Read>(
         }
         let single = |body: Body<'_>| {
             sink.planned(1);
-            sink.member(
-                Member {
-                    path: path.clone(),
-                    container: container.to_string(),
-                    mtime,
-                    size,
-                    body,
-                },
-                depth,
-                budget,
-            )
+            level.emit(path.clone(), mtime, size, body)
         };
         let trap = if climbs_out(&name) {
             Some(format!(
@@ -593,6 +589,12 @@ fn expand_gzip<R: Read>(
     depth: u32,
     budget: &Budget,
 ) -> Result<(), String> {
+    let level = Level {
+        sink,
+        container,
+        depth,
+        budget,
+    };
     let cap = compressed_len
         .saturating_mul(limits.max_ratio)
         .max(16 << 20)
@@ -648,17 +650,7 @@ fn expand_gzip<R: Read>(
         Body::Digested { size, .. } => *size,
         _ => 0,
     };
-    sink.member(
-        Member {
-            path,
-            container: container.to_string(),
-            mtime: None,
-            size,
-            body,
-        },
-        depth,
-        budget,
-    );
+    level.emit(path, None, size, body);
     Ok(())
 }
 

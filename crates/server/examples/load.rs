@@ -35,7 +35,10 @@ impl Conn {
     fn request(&mut self, method: &str, path: &str, token: &str, body: Option<&str>) -> u16 {
         let mut req = format!("{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n");
         if let Some(b) = body {
-            req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+            req.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                b.len()
+            ));
         }
         req.push_str("\r\n");
         if let Some(b) = body {
@@ -108,7 +111,12 @@ fn main() {
                 conn.request("POST", "/c/bank/LOAD_UPDATES/signal", &token, Some(&body));
                 updates += 1;
                 if n % 2 == 1 {
-                    conn.request("DELETE", &format!("/c/bank/LOAD_UPDATES/content/{}", 10_000_001 + n / 2), &token, None);
+                    conn.request(
+                        "DELETE",
+                        &format!("/c/bank/LOAD_UPDATES/content/{}", 10_000_001 + n / 2),
+                        &token,
+                        None,
+                    );
                     updates += 1;
                 }
                 n += 1;
@@ -134,7 +142,13 @@ fn main() {
     let started = Instant::now();
     let workers: Vec<_> = (0..connections)
         .map(|w| {
-            let (addr, token, queries, stop, errors) = (addr.clone(), token.clone(), queries.clone(), stop.clone(), errors.clone());
+            let (addr, token, queries, stop, errors) = (
+                addr.clone(),
+                token.clone(),
+                queries.clone(),
+                stop.clone(),
+                errors.clone(),
+            );
             std::thread::spawn(move || {
                 let mut conn = Conn::open(&addr);
                 let mut latencies = Vec::new();
@@ -161,7 +175,11 @@ fn main() {
     let updates = curator.join().unwrap();
     let samples = sampler.join().unwrap();
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
         "{} lookups in {elapsed:.1} s over {connections} connections: {:.0} lookups/s; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; {} non-200; {updates} bank updates",
         all.len(),

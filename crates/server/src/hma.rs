@@ -475,6 +475,34 @@ async fn read_form(req: Request, state: &Arc<AppState>) -> Result<HmaForm, HmaEr
     Ok(out)
 }
 
+/// The one file of an upload form, with its field name (the content type).
+async fn uploaded_file(req: Request, state: &Arc<AppState>) -> Result<(String, Bytes), HmaError> {
+    read_form(req, state)
+        .await?
+        .file
+        .ok_or_else(|| HmaError::bad("Missing multipart/form-data file upload"))
+}
+
+/// Runs blocking work that answers with an HMA error of its own.
+async fn blocking_hma<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, HmaError> + Send + 'static,
+) -> Result<T, HmaError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| HmaError::msg(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+}
+
+/// 404 in HMA's words unless the bank exists.
+async fn require_bank(state: &Arc<AppState>, name: &str) -> Result<(), HmaError> {
+    let s = state.clone();
+    let bank = name.to_string();
+    if blocking(move || bank_exists(&s, &bank)).await? {
+        Ok(())
+    } else {
+        Err(HmaError::msg(StatusCode::NOT_FOUND, format!("bank '{name}' not found")))
+    }
+}
+
 fn too_large_or_bad(text: &str) -> HmaError {
     if text.contains("length limit") || text.contains("too large") {
         HmaError::msg(StatusCode::PAYLOAD_TOO_LARGE, "Content too large")
@@ -545,16 +573,13 @@ async fn lookup_post(
     req: Request,
 ) -> HmaResult {
     state.authorize(&headers, Scope::Match, Access::Read)?;
-    let form = read_form(req, &state).await?;
-    let Some((content_type, bytes)) = form.file else {
-        return Err(HmaError::bad("Missing multipart/form-data file upload"));
-    };
+    let (content_type, bytes) = uploaded_file(req, &state).await?;
     let bypass = p.bypass_coinflip.as_deref() == Some("true");
     let banks = split_banks(&p.banks);
     let s = state.clone();
     let types = p.types.clone();
     let seed = p.seed.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<Value, HmaError> {
+    let result = blocking_hma(move || -> Result<Value, HmaError> {
         let signals = hash_upload(&s, &content_type, &bytes, &types)?;
         let mut out = serde_json::Map::new();
         for (signal_type, value) in signals {
@@ -565,8 +590,7 @@ async fn lookup_post(
         }
         Ok(Value::Object(out))
     })
-    .await
-    .map_err(|e| HmaError::msg(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    .await?;
     ok(result)
 }
 
@@ -694,14 +718,9 @@ async fn hash_post(
     req: Request,
 ) -> HmaResult {
     state.authorize(&headers, Scope::Hash, Access::Read)?;
-    let form = read_form(req, &state).await?;
-    let Some((content_type, bytes)) = form.file else {
-        return Err(HmaError::bad("Missing multipart/form-data file upload"));
-    };
+    let (content_type, bytes) = uploaded_file(req, &state).await?;
     let s = state.clone();
-    let signals = tokio::task::spawn_blocking(move || hash_upload(&s, &content_type, &bytes, &p.types))
-        .await
-        .map_err(|e| HmaError::msg(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let signals = blocking_hma(move || hash_upload(&s, &content_type, &bytes, &p.types)).await?;
     let map: serde_json::Map<String, Value> = signals.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     ok(Value::Object(map))
 }
@@ -959,13 +978,7 @@ async fn post_content(
     req: Request,
 ) -> HmaResult {
     let token = state.authorize(&headers, Scope::Curate, Access::Write)?;
-    {
-        let s = state.clone();
-        let bank = name.clone();
-        if !blocking(move || bank_exists(&s, &bank)).await? {
-            return Err(HmaError::msg(StatusCode::NOT_FOUND, format!("bank '{name}' not found")));
-        }
-    }
+    require_bank(&state, &name).await?;
     if p.url.is_some() {
         return Err(url_disabled());
     }
@@ -990,7 +1003,7 @@ async fn post_content(
     };
     let s = state.clone();
     let bank = name.clone();
-    let (id, signals) = tokio::task::spawn_blocking(move || -> Result<(u32, Vec<(String, String)>), HmaError> {
+    let (id, signals) = blocking_hma(move || -> Result<(u32, Vec<(String, String)>), HmaError> {
         let signals = hash_upload(&s, &content_type, &bytes, &p.types)?;
         let mut valid = Vec::new();
         for (st, v) in signals {
@@ -1003,8 +1016,7 @@ async fn post_content(
         let id = add_content(&s, &bank, &valid, note, metadata)?;
         Ok((id, valid))
     })
-    .await
-    .map_err(|e| HmaError::msg(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    .await?;
     let signals: serde_json::Map<String, Value> = signals.into_iter().map(|(k, v)| (k, json!(v))).collect();
     state.audit(
         token,
@@ -1019,13 +1031,7 @@ async fn post_signal(State(state): Shared, headers: HeaderMap, Path(name): Path<
     let token = state.authorize(&headers, Scope::Curate, Access::Write)?;
     require_json(&headers)?;
     let body = parse_json(&body)?;
-    {
-        let s = state.clone();
-        let bank = name.clone();
-        if !blocking(move || bank_exists(&s, &bank)).await? {
-            return Err(HmaError::msg(StatusCode::NOT_FOUND, format!("bank '{name}' not found")));
-        }
-    }
+    require_bank(&state, &name).await?;
     let Value::Object(mut data) = body else {
         return Err(HmaError::msg(
             StatusCode::INTERNAL_SERVER_ERROR,
