@@ -100,6 +100,18 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
     response
 }
 
+/// Caps glibc's malloc arenas before any thread starts. With one arena per
+/// thread, memory freed by short-lived request allocations is kept per
+/// arena and RSS creeps up under steady load (HMA hit the same with glibc
+/// and moved to jemalloc); two arenas keep it flat at no measurable cost.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// Runs the service until Ctrl-C or SIGTERM, then drains requests in flight.
 pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(state.options.listen).await?;

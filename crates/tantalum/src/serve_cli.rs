@@ -62,6 +62,7 @@ pub fn run_serve(store: &Path, args: ServeArgs) -> Result<ExitCode> {
         log_requests: !args.quiet,
         ..Default::default()
     };
+    server::tune_allocator();
     let state = AppState::open(store, options)
         .map_err(anyhow::Error::msg)
         .context("opening the store")?;
