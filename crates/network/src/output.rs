@@ -173,7 +173,7 @@ fn attr_schema(net: &Network) -> (Vec<(&'static str, &'static str)>, Vec<(&'stat
 pub fn gexf(net: &Network) -> String {
     let (nschema, eschema) = attr_schema(net);
     let mut s = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n  <meta>\n    <creator>tantalum</creator>\n    <description>sharing network (synthetic or case data); items are hash-list ids, never content</description>\n  </meta>\n  <graph mode=\"dynamic\" defaultedgetype=\"directed\" timeformat=\"datetime\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n  <meta>\n    <creator>tantalum</creator>\n    <description>sharing network (synthetic or case data); items are hash-list ids, never content</description>\n  </meta>\n  <graph mode=\"dynamic\" defaultedgetype=\"directed\" timeformat=\"date\">\n",
     );
     s.push_str("    <attributes class=\"node\">\n");
     for (i, (k, t)) in nschema.iter().enumerate() {
