@@ -177,6 +177,17 @@ fn small_operation_matches_truth() {
         .query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n as usize, b.truth.accounts.len());
+    // The case report carries a network section.
+    let report = case::report::load(&case).unwrap();
+    let net = report.network.expect("a network section");
+    assert_eq!(net.accounts as usize, b.truth.accounts.len());
+    assert_eq!(net.groups.len(), b.truth.groups.len());
+    let sharers: usize = b.truth.referrals.values().map(Vec::len).sum();
+    assert_eq!(net.sharers.len(), sharers);
+    let mut html = Vec::new();
+    case::report::write(&case, case::report::ReportFormat::Html, &mut html).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("<h2>Network</h2>"));
 }
 
 #[test]

@@ -36,7 +36,14 @@ fn chats_import_network_and_referrals() {
     tantalum(&store, &["bank", "create", "ops"]);
     tantalum(
         &store,
-        &["bank", "import", "ops", &s(&op.join("lists/test-hashes.csv")), "--format", "csv"],
+        &[
+            "bank",
+            "import",
+            "ops",
+            &s(&op.join("lists/test-hashes.csv")),
+            "--format",
+            "csv",
+        ],
     );
     for dev in &truth.devices {
         let mut args: Vec<String> = vec![
@@ -51,11 +58,21 @@ fn chats_import_network_and_referrals() {
             "--json".into(),
         ];
         if let Some(owner) = &dev.owner_e164 {
-            args.extend(["--owner".into(), owner.clone(), "--owner-name".into(), dev.owner_label.clone()]);
+            args.extend([
+                "--owner".into(),
+                owner.clone(),
+                "--owner-name".into(),
+                dev.owner_label.clone(),
+            ]);
         }
         if dev.device == 2 {
             let m = dev.utc_offset_minutes;
-            args.push(format!("--utc-offset={}{:02}:{:02}", if m < 0 { '-' } else { '+' }, m.abs() / 60, m.abs() % 60));
+            args.push(format!(
+                "--utc-offset={}{:02}:{:02}",
+                if m < 0 { '-' } else { '+' },
+                m.abs() / 60,
+                m.abs() % 60
+            ));
         }
         if let Some(c) = &dev.contacts {
             args.extend(["--contacts".into(), s(&op.join(c))]);
@@ -68,7 +85,13 @@ fn chats_import_network_and_referrals() {
     }
     let out = tantalum(
         &store,
-        &["pages", "import", "--case", &s(&case), &s(&op.join("pages/forum-invites.html"))],
+        &[
+            "pages",
+            "import",
+            "--case",
+            &s(&case),
+            &s(&op.join("pages/forum-invites.html")),
+        ],
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("3 invite links tied to a group"));
 
@@ -88,7 +111,15 @@ fn chats_import_network_and_referrals() {
     for (format, name) in [("gexf", "n.gexf"), ("graphml", "n.graphml"), ("csv", "i2")] {
         tantalum(
             &store,
-            &["network", "--case", &s(&case), "--format", format, "--out", &s(&dir.path().join(name))],
+            &[
+                "network",
+                "--case",
+                &s(&case),
+                "--format",
+                format,
+                "--out",
+                &s(&dir.path().join(name)),
+            ],
         );
     }
     let links = std::fs::read_to_string(dir.path().join("i2/links.csv")).unwrap();
@@ -110,7 +141,14 @@ fn chats_import_network_and_referrals() {
         assert_eq!(f.file_name().unwrap().to_str().unwrap(), r["country"].as_str().unwrap());
         got.insert(r["country"].as_str().unwrap().to_string(), keys);
         for a in r["accounts"].as_array().unwrap() {
-            for k in ["phone_e164", "display_names", "groups", "known_items_shared", "first_share", "last_share"] {
+            for k in [
+                "phone_e164",
+                "display_names",
+                "groups",
+                "known_items_shared",
+                "first_share",
+                "last_share",
+            ] {
                 assert!(a.get(k).is_some(), "{k}");
             }
             for e in a["evidence"].as_array().unwrap() {
