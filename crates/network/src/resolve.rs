@@ -44,6 +44,8 @@ use crate::Error;
 
 /// Tolerance when lining up copies of a message, seconds (Android keeps minutes only).
 const SAME_MESSAGE_S: i64 = 90;
+/// No device clock is further than this from another's (UTC-12 to UTC+14, rounded up).
+const MAX_OFFSET_S: i64 = 26 * 3600 + 900;
 /// Offsets are whole quarter hours.
 const OFFSET_STEP_S: i64 = 900;
 
@@ -445,6 +447,17 @@ fn content_key(r: &RawRec, files: &HashMap<i64, FileInfo>) -> Option<(String, St
     Some((text, sha))
 }
 
+/// What copies of a record have in common across devices: content for
+/// messages, type and number of people named for notices.
+fn lookup_key(r: &RawRec, files: &HashMap<i64, FileInfo>) -> Option<(String, String)> {
+    if let Some(k) = content_key(r, files) {
+        return Some(k);
+    }
+    let ev = r.event.as_ref()?;
+    let t = ev_str(ev, "type")?;
+    (r.kind == "system").then(|| (format!("\u{0}event:{t}"), ev_targets(ev).len().to_string()))
+}
+
 fn ev_str<'a>(e: &'a Value, k: &str) -> Option<&'a str> {
     e.get(k).and_then(Value::as_str)
 }
@@ -463,6 +476,21 @@ struct Canon {
     event_type: Option<String>,
     /// (export index, record index)
     copies: Vec<(usize, usize)>,
+    /// The number the first copy shows for its sender (or the one person a notice names).
+    hint: Option<String>,
+    /// Another record of the same export looks the same within the window.
+    ambiguous: bool,
+}
+
+/// The number a record shows for the person it is about, when it shows one.
+fn identity_hint(r: &RawRec) -> Option<String> {
+    if let Some(s) = &r.sender {
+        return number_of(s);
+    }
+    match r.event.as_ref().map(ev_targets).as_deref() {
+        Some([t]) => number_of(t),
+        _ => None,
+    }
 }
 
 /// Builds the picture from everything imported into the case.
@@ -508,19 +536,32 @@ pub fn resolve(case: &CaseStore) -> Result<Resolved, Error> {
                 continue;
             }
             // Shared messages at a consistent clock difference: an item
-            // forwarded to another group is the same content at another time.
+            // forwarded to another group is the same content at another
+            // time. A copy of the group shares text too: attachments alone
+            // may be the same items forwarded by a member of both groups.
             let mut n = 0;
             for &m in members {
-                let mut votes: BTreeMap<i64, usize> = BTreeMap::new();
+                let mut votes: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
                 for (k, &t) in &keys[e] {
                     if let Some(&tm) = keys[m].get(k) {
                         let d = t - tm;
-                        *votes
+                        // Clocks differ by at most 26 hours; a larger gap is a forward, not a copy.
+                        if d.abs() > MAX_OFFSET_S {
+                            continue;
+                        }
+                        let v = votes
                             .entry((d as f64 / OFFSET_STEP_S as f64).round() as i64)
-                            .or_default() += 1;
+                            .or_default();
+                        v.0 += 1;
+                        v.1 += usize::from(!k.0.is_empty());
                     }
                 }
-                n = n.max(votes.values().copied().max().unwrap_or(0));
+                let best = votes
+                    .values()
+                    .filter(|(_, texts)| *texts > 0)
+                    .map(|(all, _)| *all)
+                    .max();
+                n = n.max(best.unwrap_or(0));
             }
             let smallest = members
                 .iter()
@@ -607,23 +648,42 @@ pub fn resolve(case: &CaseStore) -> Result<Resolved, Error> {
         let mut canon: Vec<Canon> = Vec::new();
         let mut index: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for &e in members {
+            // Look-alike records of one export (the same notice several times
+            // in a minute, "ok" twice): pairing them across devices by
+            // content alone could pair the wrong people.
+            let lookups: Vec<Option<((String, String), i64)>> = exports[e]
+                .records
+                .iter()
+                .map(|r| lookup_key(r, &files).zip(utc_of(e, r)))
+                .collect();
+            let mut buckets: HashMap<(&(String, String), i64), usize> = HashMap::new();
+            for (k, t) in lookups.iter().flatten() {
+                *buckets.entry((k, t.div_euclid(SAME_MESSAGE_S))).or_default() += 1;
+            }
+            let ambiguous = |k: &(String, String), t: i64| -> bool {
+                let b = t.div_euclid(SAME_MESSAGE_S);
+                (b - 1..=b + 1)
+                    .map(|x| buckets.get(&(k, x)).copied().unwrap_or(0))
+                    .sum::<usize>()
+                    > 1
+            };
             for (ri, r) in exports[e].records.iter().enumerate() {
                 let utc = utc_of(e, r);
                 let key = content_key(r, &files);
+                let hint = identity_hint(r);
+                let amb = lookups[ri].as_ref().is_some_and(|(k, t)| ambiguous(k, *t));
                 let event_type = r.event.as_ref().and_then(|ev| ev_str(ev, "type")).map(str::to_string);
-                let lookup = match (&key, &event_type) {
-                    (Some(k), _) => Some(k.clone()),
-                    (None, Some(t)) if r.kind == "system" => Some((
-                        format!("\u{0}event:{t}"),
-                        ev_targets(r.event.as_ref().unwrap_or(&Value::Null)).len().to_string(),
-                    )),
-                    _ => None,
-                };
+                let lookup = lookup_key(r, &files);
                 let found = lookup.as_ref().and_then(|k| {
                     index.get(k).and_then(|cands| {
                         cands.iter().copied().find(|&c| {
                             let cn: &Canon = &canon[c];
+                            let numbers_agree = match (&cn.hint, &hint) {
+                                (Some(a), Some(b)) => a == b,
+                                _ => !(cn.ambiguous || amb),
+                            };
                             !cn.copies.iter().any(|(ce, _)| *ce == e)
+                                && numbers_agree
                                 && match (cn.utc, utc) {
                                     (Some(a), Some(b)) => (a - b).abs() <= SAME_MESSAGE_S,
                                     _ => false,
@@ -641,6 +701,8 @@ pub fn resolve(case: &CaseStore) -> Result<Resolved, Error> {
                             key: key.clone(),
                             event_type,
                             copies: vec![(e, ri)],
+                            hint,
+                            ambiguous: amb,
                         });
                         if let Some(k) = lookup {
                             index.entry(k).or_default().push(c);

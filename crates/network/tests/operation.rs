@@ -39,9 +39,13 @@ fn bank(dir: &Path, list: &Path) {
 
 /// Generates an operation and imports it device by device in `order`.
 fn build(seed: u64, order: &[usize], give_offset_of: &[usize]) -> Built {
+    build_spec(&OpSpec::small(seed), order, give_offset_of)
+}
+
+fn build_spec(spec: &OpSpec, order: &[usize], give_offset_of: &[usize]) -> Built {
     let tmp = tempfile::tempdir().unwrap();
     let op = tmp.path().join("op");
-    let truth = write_operation(&OpSpec::small(seed), &op).unwrap();
+    let truth = write_operation(spec, &op).unwrap();
     let banks = tmp.path().join("banks");
     bank(&banks, &op.join("lists/test-hashes.csv"));
     let case_dir = tmp.path().join("case");
@@ -194,6 +198,21 @@ fn small_operation_matches_truth() {
 fn import_order_and_seed_do_not_matter() {
     // The iPhone first, its clock given; the Android's estimated from the messages both hold.
     let b = build(7, &[2, 1, 0], &[1]);
+    check(&b);
+}
+
+#[test]
+fn two_hundred_accounts_in_thirty_groups() {
+    // The benchmark's shape with fewer messages: look-alike notices (an
+    // admin adding people one by one in the same minute) must not pair the
+    // wrong people across devices.
+    let spec = OpSpec {
+        messages: 3_000,
+        ..OpSpec::large(2)
+    };
+    let b = build_spec(&spec, &[0, 1, 2], &[0]);
+    assert_eq!(b.truth.accounts.len(), 200);
+    assert_eq!(b.truth.groups.len(), 30);
     check(&b);
 }
 

@@ -262,7 +262,7 @@ pub fn write_operation(spec: &OpSpec, dir: &Path) -> io::Result<OpTruth> {
     let base_t = LocalTime::new(2024, 3, 4, 8, 0, 0).expect("valid").to_unix();
     let day = 86_400i64;
     let mut groups: Vec<Group> = Vec::new();
-    let step = (wa_people / spec.wa_groups.max(1)).max(3);
+    let step = wa_people.div_ceil(spec.wa_groups.max(1)).max(3);
     for g in 0..spec.wa_groups {
         let size = (step + 2).min(wa_people);
         let members: Vec<usize> = (0..size).map(|j| (g * step + j) % wa_people).collect();
@@ -289,6 +289,43 @@ pub fn write_operation(spec: &OpSpec, dir: &Path) -> io::Result<OpTruth> {
             invite: code(&mut rng, 16),
             acts: vec![],
         });
+    }
+    // Devices: an Android phone exports the even WhatsApp groups, an iPhone
+    // all of them (so even groups are exported twice), a desktop Telegram.
+    let wa_groups: Vec<usize> = (0..spec.wa_groups).collect();
+    let bridge_owner = groups.first().map(|g| g.members[g.members.len() - 1]).unwrap_or(0);
+    let mut devices = vec![
+        Device {
+            owner: groups.first().map(|g| g.members[1]).unwrap_or(0),
+            os: "android",
+            locale: "en-US",
+            tz_minutes: -300,
+            groups: wa_groups.iter().copied().filter(|g| g % 2 == 0).collect(),
+        },
+        Device {
+            owner: bridge_owner,
+            os: "ios",
+            locale: "it-IT",
+            tz_minutes: 60,
+            groups: wa_groups.clone(),
+        },
+    ];
+    if spec.tg_groups > 0 {
+        devices.push(Device {
+            owner: wa_people,
+            os: "telegram",
+            locale: "de-DE",
+            tz_minutes: 60,
+            groups: (spec.wa_groups..groups.len()).collect(),
+        });
+    }
+    // A phone exports only groups its owner is in: the owner is added where missing.
+    for dev in &devices {
+        for &g in &dev.groups {
+            if !groups[g].members.contains(&dev.owner) {
+                groups[g].members.insert(1, dev.owner);
+            }
+        }
     }
     // Membership: the creator adds all but the last member, who joins by the
     // invite link a day later (Telegram: recruited by the creator); the
@@ -394,13 +431,11 @@ pub fn write_operation(spec: &OpSpec, dir: &Path) -> io::Result<OpTruth> {
                 if path.contains(&next) {
                     break;
                 }
-                let bridge = *groups[g]
-                    .members
-                    .iter()
-                    .find(|m| groups[next].members.contains(m))
-                    .expect("neighbours share members");
+                let Some(&bridge) = groups[g].members.iter().find(|m| groups[next].members.contains(m)) else {
+                    break;
+                };
                 groups[next].acts.push((
-                    t0 + h as i64 * day,
+                    t0 + h as i64 * (day + 4_321),
                     Act::Msg {
                         by: bridge,
                         text: String::new(),
@@ -418,35 +453,6 @@ pub fn write_operation(spec: &OpSpec, dir: &Path) -> io::Result<OpTruth> {
         g.acts.sort_by_key(|(t, _)| *t);
     }
 
-    // Devices: an Android phone exports the even WhatsApp groups, an iPhone
-    // all of them (so even groups are exported twice), a desktop Telegram.
-    let wa_groups: Vec<usize> = (0..spec.wa_groups).collect();
-    let bridge_owner = groups.first().map(|g| g.members[g.members.len() - 1]).unwrap_or(0);
-    let mut devices = vec![
-        Device {
-            owner: groups.first().map(|g| g.members[1]).unwrap_or(0),
-            os: "android",
-            locale: "en-US",
-            tz_minutes: -300,
-            groups: wa_groups.iter().copied().filter(|g| g % 2 == 0).collect(),
-        },
-        Device {
-            owner: bridge_owner,
-            os: "ios",
-            locale: "it-IT",
-            tz_minutes: 60,
-            groups: wa_groups.clone(),
-        },
-    ];
-    if spec.tg_groups > 0 {
-        devices.push(Device {
-            owner: wa_people,
-            os: "telegram",
-            locale: "de-DE",
-            tz_minutes: 60,
-            groups: (spec.wa_groups..n_groups).collect(),
-        });
-    }
     // Address books: device d shows person p by number when (p + d) % 3 == 0, by name otherwise.
     let shows_number = |d: usize, p: usize| (p + d + 1) % 3 == 0;
     // The Android phone's contacts file names a few of the people it shows by name.
