@@ -146,7 +146,10 @@ fn edge_attrs(e: &Edge) -> Vec<(&'static str, &'static str, String)> {
 }
 
 /// Every node attribute name with its type, in first-seen order.
-fn attr_schema(net: &Network) -> (Vec<(&'static str, &'static str)>, Vec<(&'static str, &'static str)>) {
+/// Attribute names with their GraphML types.
+type Schema = Vec<(&'static str, &'static str)>;
+
+fn attr_schema(net: &Network) -> (Schema, Schema) {
     let mut nodes: Vec<(&'static str, &'static str)> = Vec::new();
     for i in net.graph.node_indices() {
         for (k, t, _) in node_attrs(net, i) {

@@ -280,7 +280,7 @@ pub fn write_operation(spec: &OpSpec, dir: &Path) -> io::Result<OpTruth> {
     }
     for t in 0..spec.tg_groups {
         let members: Vec<usize> = (wa_people..spec.people)
-            .filter(|p| (p + t) % spec.tg_groups.max(1) == 0 || *p == wa_people)
+            .filter(|p| (p + t).is_multiple_of(spec.tg_groups.max(1)) || *p == wa_people)
             .collect();
         groups.push(Group {
             name: format!("Night sky club {}", t + 1),
@@ -300,7 +300,7 @@ pub fn write_operation(spec: &OpSpec, dir: &Path) -> io::Result<OpTruth> {
             os: "android",
             locale: "en-US",
             tz_minutes: -300,
-            groups: wa_groups.iter().copied().filter(|g| g % 2 == 0).collect(),
+            groups: wa_groups.iter().copied().filter(|g| g.is_multiple_of(2)).collect(),
         },
         Device {
             owner: bridge_owner,
@@ -454,9 +454,9 @@ pub fn write_operation(spec: &OpSpec, dir: &Path) -> io::Result<OpTruth> {
     }
 
     // Address books: device d shows person p by number when (p + d) % 3 == 0, by name otherwise.
-    let shows_number = |d: usize, p: usize| (p + d + 1) % 3 == 0;
+    let shows_number = |d: usize, p: usize| (p + d + 1).is_multiple_of(3);
     // The Android phone's contacts file names a few of the people it shows by name.
-    let in_vcard = |p: usize| p % 5 == 0;
+    let in_vcard = |p: usize| p.is_multiple_of(5);
 
     let exports_dir = dir.join("exports");
     let lists = dir.join("lists");
