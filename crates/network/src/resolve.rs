@@ -1124,10 +1124,24 @@ pub fn resolve(case: &CaseStore) -> Result<Resolved, Error> {
         });
     }
     for (a, number) in number_changes {
-        let acc = &mut sorted[a];
-        if acc.phone_e164.as_deref() != Some(number.as_str()) && !acc.linked_numbers.contains(&number) {
-            acc.linked_numbers.push(number);
-            acc.flags.push("number changed".into());
+        let old = sorted[a].phone_e164.clone();
+        let mut link = |acc: &mut Account, other: &str| {
+            if acc.phone_e164.as_deref() != Some(other) && !acc.linked_numbers.iter().any(|n| n == other) {
+                acc.linked_numbers.push(other.to_string());
+            }
+            if !acc.flags.iter().any(|f| f == "number changed") {
+                acc.flags.push("number changed".into());
+            }
+        };
+        link(&mut sorted[a], &number);
+        // The new number's own account, when it wrote too, points back at the old one.
+        if let Some(old) = old {
+            if let Some(new_acc) = sorted
+                .iter_mut()
+                .find(|x| x.phone_e164.as_deref() == Some(number.as_str()))
+            {
+                link(new_acc, &old);
+            }
         }
     }
     shares.sort_by(|a, b| (a.utc, a.group, &a.item, a.account).cmp(&(b.utc, b.group, &b.item, b.account)));

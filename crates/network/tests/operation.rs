@@ -271,3 +271,35 @@ fn vcards_unfold_and_pair_names_with_numbers() {
     assert_eq!(r.accounts.len(), 1);
     assert_eq!(r.accounts[0].key, "+447700900123");
 }
+
+#[test]
+fn number_change_notices_link_the_two_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let chat = dir.path().join("WhatsApp Chat with Walkers.txt");
+    std::fs::write(
+        &chat,
+        "1/2/24, 10:00 - +44 7700 900123: hello all\n\
+         1/2/24, 10:05 - +44 7700 900123 changed to +44 7700 900456\n\
+         1/2/24, 10:06 - +44 7700 900456: this is my new number\n\
+         1/2/24, 10:07 - +1 415 555 0101: noted\n",
+    )
+    .unwrap();
+    let mut case = CaseStore::open(&dir.path().join("case"), true).unwrap();
+    import_chats(&mut case, None, &[chat], &ImportOptions::default(), &()).unwrap();
+    let r = resolve(&case).unwrap();
+    let old = r
+        .accounts
+        .iter()
+        .find(|a| a.key == "+447700900123")
+        .expect("old number");
+    let new = r
+        .accounts
+        .iter()
+        .find(|a| a.key == "+447700900456")
+        .expect("new number");
+    assert_eq!(old.linked_numbers, vec!["+447700900456".to_string()]);
+    assert_eq!(new.linked_numbers, vec!["+447700900123".to_string()]);
+    assert!(old.flags.contains(&"number changed".to_string()));
+    let other = r.accounts.iter().find(|a| a.key == "+14155550101").expect("third");
+    assert!(other.linked_numbers.is_empty());
+}
