@@ -1125,7 +1125,7 @@ pub fn resolve(case: &CaseStore) -> Result<Resolved, Error> {
     }
     for (a, number) in number_changes {
         let old = sorted[a].phone_e164.clone();
-        let mut link = |acc: &mut Account, other: &str| {
+        let link = |acc: &mut Account, other: &str| {
             if acc.phone_e164.as_deref() != Some(other) && !acc.linked_numbers.iter().any(|n| n == other) {
                 acc.linked_numbers.push(other.to_string());
             }
