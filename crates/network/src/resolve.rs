@@ -472,8 +472,6 @@ fn ev_targets(e: &Value) -> Vec<String> {
 struct Canon {
     kind: String,
     utc: Option<i64>,
-    key: Option<(String, String)>,
-    event_type: Option<String>,
     /// (export index, record index)
     copies: Vec<(usize, usize)>,
     /// The number the first copy shows for its sender (or the one person a notice names).
@@ -669,10 +667,8 @@ pub fn resolve(case: &CaseStore) -> Result<Resolved, Error> {
             };
             for (ri, r) in exports[e].records.iter().enumerate() {
                 let utc = utc_of(e, r);
-                let key = content_key(r, &files);
                 let hint = identity_hint(r);
                 let amb = lookups[ri].as_ref().is_some_and(|(k, t)| ambiguous(k, *t));
-                let event_type = r.event.as_ref().and_then(|ev| ev_str(ev, "type")).map(str::to_string);
                 let lookup = lookup_key(r, &files);
                 let found = lookup.as_ref().and_then(|k| {
                     index.get(k).and_then(|cands| {
@@ -698,8 +694,6 @@ pub fn resolve(case: &CaseStore) -> Result<Resolved, Error> {
                         canon.push(Canon {
                             kind: r.kind.clone(),
                             utc,
-                            key: key.clone(),
-                            event_type,
                             copies: vec![(e, ri)],
                             hint,
                             ambiguous: amb,
@@ -1094,7 +1088,6 @@ pub fn resolve(case: &CaseStore) -> Result<Resolved, Error> {
                     .map(|&(e, ri)| (exports[e].path.clone(), exports[e].records[ri].line))
                     .collect(),
             });
-            let _ = (&c.key, &c.event_type);
         }
         if let Some(n) = latest_name {
             if !names.contains(&n) {
@@ -1196,7 +1189,6 @@ pub fn resolve(case: &CaseStore) -> Result<Resolved, Error> {
             });
         }
     }
-    let _ = &uf;
     Ok(Resolved {
         accounts: sorted,
         groups,
