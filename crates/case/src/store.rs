@@ -289,6 +289,12 @@ impl CaseStore {
         &self.dir
     }
 
+    /// The case database, for crates that keep their own tables in the case
+    /// (the network's chats, accounts and groups) beside the scan's.
+    pub fn connection(&self) -> &Connection {
+        &self.db
+    }
+
     fn err(&self, e: rusqlite::Error) -> CaseError {
         CaseError::db(&self.dir.join(DB_FILE), e)
     }

@@ -12,6 +12,8 @@
 //! numbers in reserved or clearly synthetic ranges (UK 07700 900xxx, US
 //! 555-01xx), pictures from [`synth::photo`](::synth::photo), hobby chatter.
 
+pub mod operation;
+
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::Path;

@@ -336,7 +336,97 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
         println!("    {}", path.display());
     }
     println!("Open {} in a browser.", reports.join("report.html").display());
+    demo_operation(dir, &bank_dir)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's second half: a small operation seen from two seized phones
+/// and a Telegram export, imported into its own case, with the network and
+/// the per-country referrals written.
+fn demo_operation(dir: &Path, bank_dir: &Path) -> Result<()> {
+    use chats::synth::operation::{write_operation, OpSpec};
+    let op = dir.join("operation");
+    let truth = write_operation(&OpSpec::small(1), &op).context("writing the synthetic operation")?;
+    let mut store = Store::open(bank_dir).context("opening the demo bank store")?;
+    import_list(
+        &mut store,
+        "demo-operation",
+        BankKind::Flag,
+        &op.join("lists/test-hashes.csv"),
+        Format::Csv,
+    )?;
+    drop(store);
+    let case_dir = dir.join("operation-case");
+    let mut case = open_case(&case_dir, true)?;
+    case.set_info("name", "DEMO-2")?;
+    let mut summary = None;
+    for dev in &truth.devices {
+        let options = network::ImportOptions {
+            banks: vec!["demo-operation".into()],
+            owner: dev.owner_e164.clone(),
+            owner_name: dev.owner_e164.as_ref().map(|_| dev.owner_label.clone()),
+            device: Some(format!("device{}", dev.device)),
+            // Only the first phone's clock is known; the others' are worked out from the messages they share.
+            utc_offset_minutes: (dev.device == 1).then_some(dev.utc_offset_minutes),
+            contacts: dev.contacts.iter().map(|c| op.join(c)).collect(),
+            label: Some(format!("Exhibit DEMO-2/{} (synthetic {} export)", dev.device, dev.os)),
+        };
+        let paths: Vec<PathBuf> = dev.exports.iter().map(|e| op.join(e)).collect();
+        summary = Some(
+            network::import_chats(&mut case, Some(bank_dir), &paths, &options, &())
+                .with_context(|| format!("importing device {}", dev.device))?,
+        );
+    }
+    network::import_pages(&mut case, &[op.join("pages/forum-invites.html")]).context("importing the forum page")?;
+    let net = network::Network::build(network::resolve(&case)?);
+    let out = dir.join("network");
+    let mut written = Vec::new();
+    for (format, name) in [
+        (network::output::Format::Gexf, "network.gexf"),
+        (network::output::Format::Graphml, "network.graphml"),
+        (network::output::Format::Json, "network.json"),
+        (network::output::Format::Csv, "i2"),
+    ] {
+        written.extend(network::output::write(&net, format, &out.join(name))?);
+    }
+    let referrals = crate::network_cli::write_referrals(&case, &dir.join("referrals"))?;
+    let reports = dir.join("reports");
+    for format in [ReportFormat::Html, ReportFormat::Json] {
+        let path = reports.join(format!("operation-{}", format.file_name()));
+        report::write_file(&case, format, &path).with_context(|| format!("writing {}", path.display()))?;
+        written.push(path);
+    }
+    let s = summary.unwrap_or_default();
+    let copies: usize = net.resolved.messages.iter().map(|m| m.renderings.len()).sum();
+    println!(
+        "tantalum demo: a synthetic operation, two seized phones and a Telegram export ({} chats, {} message copies)",
+        net.resolved.exports, copies
+    );
+    println!(
+        "  network   {} groups, {} accounts ({} without a number), {} messages after merging devices, {} shares of known items",
+        s.groups, s.accounts, s.unresolved, s.messages, s.shares
+    );
+    let bridges: Vec<&str> = net
+        .accounts
+        .iter()
+        .filter(|a| a.bridge)
+        .map(|a| a.key.as_str())
+        .collect();
+    println!("  bridges   {}", bridges.join(", "));
+    let countries: Vec<String> = referrals
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    println!(
+        "  referrals {} ({})",
+        countries.join(", "),
+        dir.join("referrals").display()
+    );
+    println!("  outputs:");
+    for path in &written {
+        println!("    {}", path.display());
+    }
+    Ok(())
 }
 
 fn import_list(store: &mut Store, bank: &str, kind: BankKind, list: &Path, format: Format) -> Result<()> {

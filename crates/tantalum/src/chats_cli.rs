@@ -24,6 +24,9 @@ pub enum ChatsCommand {
         /// The export: a WhatsApp .txt, its folder or .zip; a Telegram result.json, its folder or HTML pages.
         path: PathBuf,
     },
+    /// Import chat exports into a case: messages, members and events, their
+    /// media hashed and matched, the same group from several devices merged.
+    Import(crate::network_cli::ChatsImportArgs),
 }
 
 /// Arguments of `tantalum links`.
@@ -39,7 +42,11 @@ pub struct LinksArgs {
 
 /// Runs a `chats` subcommand.
 pub fn run_chats(cmd: ChatsCommand) -> Result<ExitCode> {
-    let ChatsCommand::Parse { json, path } = cmd;
+    let (json, path) = match cmd {
+        ChatsCommand::Parse { json, path } => (json, path),
+        // main dispatches imports itself (they need the bank store).
+        ChatsCommand::Import(_) => anyhow::bail!("chats import needs the bank store"),
+    };
     let exports = match chats::parse_path(&path) {
         Ok(e) => e,
         Err(e @ chats::Error::Io { .. }) => return Err(e).context("reading the export"),

@@ -5,6 +5,7 @@
 mod banks_cli;
 mod case_cli;
 mod chats_cli;
+mod network_cli;
 mod output;
 mod serve_cli;
 
@@ -77,6 +78,13 @@ enum Command {
     /// Check or list the service's hash-chained audit log.
     #[command(subcommand)]
     Audit(serve_cli::AuditCommand),
+    /// Saved pages (forum threads, pastes) into a case: their invite links.
+    #[command(subcommand)]
+    Pages(network_cli::PagesCommand),
+    /// Write a case's sharing network: gexf, graphml, csv (i2) or json.
+    Network(network_cli::NetworkArgs),
+    /// Write one referral package per country (referral.json, referral.html; no images).
+    Referrals(network_cli::ReferralsArgs),
 }
 
 #[derive(clap::Args)]
@@ -124,11 +132,17 @@ fn main() -> ExitCode {
         Command::Scan(args) => store().and_then(|dir| case_cli::run_scan(&dir, args)),
         Command::Report(args) => case_cli::run_report(args),
         Command::Demo(args) => case_cli::run_demo(args),
+        Command::Chats(chats_cli::ChatsCommand::Import(args)) => {
+            store().and_then(|dir| network_cli::run_chats_import(&dir, args))
+        }
         Command::Chats(command) => chats_cli::run_chats(command),
         Command::Links(args) => chats_cli::run_links(args),
         Command::Serve(args) => store().and_then(|dir| serve_cli::run_serve(&dir, args)),
         Command::Token(command) => store().and_then(|dir| serve_cli::run_token(&dir, command)),
         Command::Audit(command) => store().and_then(|dir| serve_cli::run_audit(&dir, command)),
+        Command::Pages(command) => network_cli::run_pages(command),
+        Command::Network(args) => network_cli::run_network(args),
+        Command::Referrals(args) => network_cli::run_referrals(args),
     };
     match result {
         Ok(code) => code,

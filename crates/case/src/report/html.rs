@@ -41,6 +41,52 @@ function filterTable(input,id){const q=input.value.toLowerCase();for(const r of 
 document.querySelectorAll('th').forEach(th=>th.addEventListener('click',()=>sortTable(th)));
 "#;
 
+fn network_section(net: &super::NetworkSection, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "<h2>Network</h2><p>{} accounts in the chats ({} names never tied to a number); {} groups; {} accounts shared known items. \
+         <code>tantalum network</code> writes the graph, <code>tantalum referrals</code> one package per country.</p>",
+        net.accounts,
+        net.unresolved,
+        net.groups.len(),
+        net.sharers.len()
+    )?;
+    writeln!(
+        out,
+        "<table><thead><tr><th>Group</th><th>Platform</th><th>Members</th><th>Messages</th><th>Known items</th></tr></thead><tbody>"
+    )?;
+    for g in &net.groups {
+        writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&g.name),
+            esc(&g.platform),
+            g.members,
+            g.messages,
+            g.known_items
+        )?;
+    }
+    writeln!(
+        out,
+        "</tbody></table><table><thead><tr><th>Account</th><th>Names</th><th>Country</th><th>Known items</th>\
+         <th>Shares</th><th>First share</th><th>Last share</th></tr></thead><tbody>"
+    )?;
+    for s in &net.sharers {
+        writeln!(
+            out,
+            "<tr class=\"flag\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&s.account),
+            esc(&s.display_names.join(", ")),
+            esc(&s.country),
+            s.known_items,
+            s.shares,
+            esc(s.first_share.as_deref().unwrap_or("")),
+            esc(s.last_share.as_deref().unwrap_or(""))
+        )?;
+    }
+    writeln!(out, "</tbody></table>")
+}
+
 pub(super) fn write(report: &CaseReport, out: &mut dyn Write) -> io::Result<()> {
     let s = &report.summary;
     writeln!(
@@ -153,6 +199,10 @@ pub(super) fn write(report: &CaseReport, out: &mut dyn Write) -> io::Result<()> 
             }
         }
         writeln!(out, "</tbody></table>")?;
+    }
+
+    if let Some(net) = &report.network {
+        network_section(net, out)?;
     }
 
     writeln!(

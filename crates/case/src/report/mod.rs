@@ -7,6 +7,9 @@
 //! [`RUN_TIME_FIELDS`].
 
 mod html;
+mod network;
+
+pub use network::{NetworkGroup, NetworkSection, NetworkSharer};
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -191,6 +194,9 @@ pub struct CaseReport {
     pub summary: Summary,
     /// Every file, by source and path.
     pub files: Vec<FileEntry>,
+    /// The sharing network, when chats were imported into the case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSection>,
 }
 
 /// A run as reported.
@@ -273,6 +279,7 @@ pub fn load(case: &CaseStore) -> Result<CaseReport, CaseError> {
         sources: case.sources()?,
         summary,
         files,
+        network: network::load(case)?,
     })
 }
 
