@@ -202,6 +202,8 @@ pub enum EventType {
     MessageDeleted,
     MessagePinned,
     MigratedToSupergroup,
+    /// Joined by themselves (a public group), neither added nor via a link.
+    MemberJoined,
 }
 
 /// A link found in a message, in the per-message form.

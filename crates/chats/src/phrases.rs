@@ -325,6 +325,39 @@ pub static PHRASES: &[Phrase] = &[
     p("fr", NumberChanged, "{O} a changé de numéro pour {V}"),
     p("fr", MessageDeleted, "Ce message a été supprimé{*}"),
     ya("fr", MessageDeleted, "Vous avez supprimé ce message{*}"),
+    // Second-person subject, icon and description changes.
+    ya("it", SubjectChanged, "Hai cambiato l'oggetto da \"{O}\" a \"{V}\""),
+    ya("it", SubjectChanged, "Hai modificato l'oggetto da \"{O}\" a \"{V}\""),
+    ya("it", SubjectChanged, "Hai cambiato l'oggetto in \"{V}\""),
+    ya("it", IconChanged, "Hai cambiato l'immagine del gruppo"),
+    ya("it", DescriptionChanged, "Hai cambiato la descrizione del gruppo"),
+    ya("es", SubjectChanged, "Cambiaste el asunto de \"{O}\" a \"{V}\""),
+    ya(
+        "es",
+        SubjectChanged,
+        "Cambiaste el nombre del grupo de \"{O}\" a \"{V}\"",
+    ),
+    ya("es", SubjectChanged, "Cambiaste el asunto a \"{V}\""),
+    ya("es", IconChanged, "Cambiaste el ícono de este grupo"),
+    ya("es", IconChanged, "Cambiaste la imagen de este grupo"),
+    ya("es", DescriptionChanged, "Cambiaste la descripción del grupo"),
+    ya(
+        "de",
+        SubjectChanged,
+        "Du hast den Betreff von \"{O}\" zu \"{V}\" geändert",
+    ),
+    ya(
+        "de",
+        SubjectChanged,
+        "Du hast den Gruppennamen von \"{O}\" zu \"{V}\" geändert",
+    ),
+    ya("de", SubjectChanged, "Du hast den Betreff zu \"{V}\" geändert"),
+    ya("de", IconChanged, "Du hast das Gruppenbild geändert"),
+    ya("de", DescriptionChanged, "Du hast die Gruppenbeschreibung geändert"),
+    ya("fr", SubjectChanged, "Vous avez modifié le sujet de « {O} » en « {V} »"),
+    ya("fr", SubjectChanged, "Vous avez modifié le sujet en « {V} »"),
+    ya("fr", IconChanged, "Vous avez changé l'icône de ce groupe"),
+    ya("fr", DescriptionChanged, "Vous avez modifié la description du groupe"),
 ];
 
 /// Second-person words that stand for the exporter where a name would be.
@@ -399,8 +432,16 @@ pub struct Notice {
     pub old_value: Option<String>,
 }
 
+/// Longest body tried as a notice. Notices are a name or two and a group
+/// name around a fixed phrase; the matcher backtracks over every position of
+/// a name, so a long body (lines go up to 1 MiB) is never a notice.
+pub const MAX_NOTICE: usize = 512;
+
 /// Recognises a whole notice (normalised text) in any language.
 pub fn match_notice(s: &str) -> Option<Notice> {
+    if s.len() > MAX_NOTICE {
+        return None;
+    }
     let folded = text::fold_quotes(s.trim_end());
     for c in compiled() {
         if let Some(caps) = match_segs(&c.segs, &folded) {
@@ -623,6 +664,14 @@ pub static IOS_OMITTED: &[(&str, Media, &str)] = &[
     ("fr", Media::Audio, "audio absent"),
     ("fr", Media::Sticker, "autocollant omis"),
     ("fr", Media::Document, "document absent"),
+    ("pt", Media::Gif, "GIF ocultado"),
+    ("de", Media::Gif, "GIF weggelassen"),
+    ("fr", Media::Gif, "GIF absent"),
+    ("it", Media::Contact, "scheda contatto omessa"),
+    ("es", Media::Contact, "tarjeta de contacto omitida"),
+    ("pt", Media::Contact, "cartão de contato omitido"),
+    ("de", Media::Contact, "Kontaktkarte weggelassen"),
+    ("fr", Media::Contact, "fiche contact absente"),
 ];
 
 /// The suffix an edited message carries, per language.

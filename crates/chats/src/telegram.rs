@@ -86,12 +86,14 @@ pub(crate) fn parse(src: &str, source: &str) -> Result<Vec<Export>, Error> {
         source: source.into(),
     };
     let mut exports = Vec::new();
-    let mut phones: HashMap<String, String> = HashMap::new();
+    // Display name → every phone number listed under it: two contacts with
+    // one name are not silently merged.
+    let mut phones: HashMap<String, Vec<String>> = HashMap::new();
     let mut exporter = None;
     if let Some(Value::Object(p)) = &top.personal_information {
         let name = full_name(p.get("first_name"), p.get("last_name"));
         if let (Some(n), Some(ph)) = (&name, p.get("phone_number").and_then(Value::as_str)) {
-            phones.insert(n.clone(), ph.to_string());
+            phones.entry(n.clone()).or_default().push(ph.to_string());
         }
         exporter = name;
     }
@@ -106,7 +108,10 @@ pub(crate) fn parse(src: &str, source: &str) -> Result<Vec<Export>, Error> {
                 full_name(c.get("first_name"), c.get("last_name")),
                 c.get("phone_number").and_then(Value::as_str),
             ) {
-                phones.insert(n, ph.to_string());
+                let list = phones.entry(n).or_default();
+                if !list.iter().any(|p| p == ph) {
+                    list.push(ph.to_string());
+                }
             }
         }
     }
@@ -120,6 +125,8 @@ pub(crate) fn parse(src: &str, source: &str) -> Result<Vec<Export>, Error> {
             exporter.clone(),
         ));
     }
+    let mut skipped = Vec::new();
+    let mut first_error = None;
     for list in [&top.chats, &top.left_chats].into_iter().flatten() {
         for raw in &list.list {
             match serde_json::from_str::<Chat>(raw.get()) {
@@ -132,15 +139,31 @@ pub(crate) fn parse(src: &str, source: &str) -> Result<Vec<Export>, Error> {
                     exporter.clone(),
                 )),
                 Err(e) => {
-                    return Err(Error::Json {
+                    // One malformed chat does not cost the account's other chats.
+                    let line = ctx.line_of_raw(raw) + e.line() - 1;
+                    skipped.push(Issue {
+                        file: source.into(),
+                        line: Some(line),
+                        message: format!("chat skipped: {e}"),
+                    });
+                    first_error.get_or_insert(Error::Json {
                         path: source.into(),
-                        line: ctx.line_of_raw(raw) + e.line() - 1,
+                        line,
                         column: e.column(),
                         why: format!("chat: {e}"),
                     });
                 }
             }
         }
+    }
+    if exports.is_empty() {
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+    }
+    // Skipped chats have no export of their own: the first export reports them.
+    if let Some(first) = exports.first_mut() {
+        first.errors.splice(0..0, skipped);
     }
     if exports.is_empty() {
         return Err(Error::NotAnExport {
@@ -163,7 +186,7 @@ fn chat(
     raws: &[&RawValue],
     name: Option<&Value>,
     kind: Option<&Value>,
-    phones: &HashMap<String, String>,
+    phones: &HashMap<String, Vec<String>>,
     exporter: Option<String>,
 ) -> Export {
     let kind = kind.and_then(Value::as_str).unwrap_or("");
@@ -204,9 +227,26 @@ fn chat(
     }
     let mut participants = participants(labels);
     for p in &mut participants {
-        if let Some(ph) = phones.get(&p.display).and_then(|n| crate::phone::parse(n, true)) {
-            p.phone_e164 = Some(ph.e164);
-            p.region = ph.region;
+        match phones.get(&p.display).map(Vec::as_slice) {
+            Some([one]) => {
+                // Contacts' numbers are written as the user saved them: bare
+                // digits are a national number, not an international one.
+                if let Some(ph) = crate::phone::parse(one, false) {
+                    p.phone_e164 = Some(ph.e164);
+                    p.region = ph.region;
+                }
+            }
+            Some(many) if many.len() > 1 => errors.push(Issue {
+                file: ctx.source.clone(),
+                line: None,
+                message: format!(
+                    "{} contacts are named {:?} ({}): no number given to the participant",
+                    many.len(),
+                    p.display,
+                    many.join(", ")
+                ),
+            }),
+            _ => {}
         }
     }
     Export {
@@ -324,6 +364,10 @@ fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> 
         let title = str_of(v, "title")?.map(str::to_string);
         m.event = match action {
             "create_group" | "create_channel" => Some(ev(EventType::GroupCreated, actor, members, title)),
+            // Telegram logs a user who joins a public group as inviting themselves.
+            "invite_members" if members.len() == 1 && actor.as_deref() == Some(members[0].as_str()) => {
+                Some(ev(EventType::MemberJoined, None, members, None))
+            }
             "invite_members" => Some(ev(EventType::MemberAdded, actor, members, None)),
             "join_group_by_link" => {
                 let inviter = str_of(v, "inviter")?.map(str::to_string);
