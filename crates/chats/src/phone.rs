@@ -124,7 +124,7 @@ fn region_by_plan(code: u16, national: &str) -> Option<String> {
     let fits = |id: &str| {
         let meta = DATABASE.by_id(id)?;
         if let Some(lead) = meta.leading_digits() {
-            if !lead.find(national).is_some_and(|m| m.start() == 0) {
+            if lead.find(national).is_none_or(|m| m.start() != 0) {
                 return None;
             }
         }
