@@ -418,3 +418,57 @@ fn notice_followed_by_a_blank_line_keeps_its_event() {
     );
     assert_eq!(e.messages[0].text, "Ann added Bob");
 }
+
+// ---- 6. links -----------------------------------------------------------------------
+
+fn codes(s: &str) -> Vec<(chats::links::LinkKind, Option<String>)> {
+    chats::links::extract(s).into_iter().map(|l| (l.kind, l.code)).collect()
+}
+
+#[test]
+fn split_whatsapp_code_is_joined_only_into_exactly_22_characters_alone_on_the_next_line() {
+    use chats::links::LinkKind::WhatsappGroup;
+    assert_eq!(
+        codes("join https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrS\nTuv"),
+        vec![(WhatsappGroup, Some("AbCdEfGhIjKlMnOpQrSTuv".to_string()))]
+    );
+    // The next line goes on: a word that happens to follow, not the code's tail.
+    assert_eq!(
+        codes("join https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrS\nTuv is here"),
+        vec![]
+    );
+    // A join of 23 characters is no WhatsApp code.
+    assert_eq!(
+        codes("join https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrS\nTuvw"),
+        vec![]
+    );
+}
+
+#[test]
+fn cyrillic_look_alike_host_or_code_letter_is_rejected() {
+    assert_eq!(codes("https://ch\u{0430}t.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv"), vec![]);
+    assert_eq!(codes("https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrSt\u{0430}v"), vec![]);
+}
+
+#[test]
+fn prose_with_spaced_dot_is_not_a_telegram_username() {
+    assert_eq!(codes("I can't. Me / Chris will come"), vec![]);
+    assert_eq!(
+        codes("see t[.]me/ChrisTheThird"),
+        vec![(
+            chats::links::LinkKind::TelegramUsername,
+            Some("ChrisTheThird".to_string())
+        )]
+    );
+}
+
+#[test]
+fn link_wrapped_in_a_web_archive_url_is_found() {
+    assert_eq!(
+        codes("https://web.archive.org/web/20230101000000/https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv"),
+        vec![(
+            chats::links::LinkKind::WhatsappGroup,
+            Some("AbCdEfGhIjKlMnOpQrStUv".to_string())
+        )]
+    );
+}
