@@ -132,15 +132,25 @@ pub fn line_of(starts: &[usize], offset: usize) -> usize {
     starts.partition_point(|&s| s <= offset)
 }
 
-/// The de-obfuscated copy and, per byte of it, the source span it came from.
+/// The de-obfuscated copy and, per byte of it, the source span it came
+/// from (`u32`: eight bytes of bookkeeping per byte searched, not sixteen).
 struct Clean {
     text: String,
-    start: Vec<usize>,
-    end: Vec<usize>,
+    start: Vec<u32>,
+    end: Vec<u32>,
 }
+
+/// Longest text searched for links at once: offsets are `u32`.
+pub const MAX_SEARCH: usize = u32::MAX as usize;
 
 impl Clean {
     fn build(s: &str, decode: Decode, strip_tags: bool) -> Clean {
+        // Offsets are u32: a longer text is searched up to the bound.
+        let mut cut = s.len().min(MAX_SEARCH - 1);
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let s = &s[..cut];
         let mut c = Clean {
             text: String::with_capacity(s.len()),
             start: Vec::with_capacity(s.len()),
@@ -231,6 +241,8 @@ impl Clean {
     }
 
     fn push_raw(&mut self, ch: char, from: usize, to: usize) {
+        // `build` keeps the text under MAX_SEARCH bytes: these fit.
+        let (from, to) = (from as u32, to as u32);
         for _ in 0..ch.len_utf8() {
             self.start.push(from);
             self.end.push(to);
@@ -446,8 +458,8 @@ fn scan(clean: &Clean, src: &str, out: &mut Vec<Link>) {
         while at < t.len() && !t.is_char_boundary(at) {
             at += 1;
         }
-        let raw_start = clean.start[link.start()];
-        let raw_end = clean.end[value_end - 1];
+        let raw_start = clean.start[link.start()] as usize;
+        let raw_end = clean.end[value_end - 1] as usize;
         out.push(Link {
             kind,
             code,

@@ -138,3 +138,29 @@ fn links_json_lines() {
     assert_eq!(html_hits, want);
     assert_eq!(d[0]["line"], 4);
 }
+
+#[test]
+fn links_skips_binary_files_and_refuses_oversized_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bin = b"\x89PNG\r\n\x1a\n\0\0\0".to_vec();
+    bin.extend_from_slice(b" https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv ");
+    std::fs::write(dir.path().join("image.png"), &bin).unwrap();
+    std::fs::write(
+        dir.path().join("page.txt"),
+        "https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv\n",
+    )
+    .unwrap();
+    let big = std::fs::File::create(dir.path().join("huge.txt")).unwrap();
+    big.set_len((64 << 20) + 1).unwrap();
+    drop(big);
+    let out = tantalum(&["links", "--json", "image.png", "page.txt", "huge.txt"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("huge.txt") && stderr.contains("larger than"),
+        "{stderr}"
+    );
+    let d = docs(&out);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["source"], "page.txt");
+}
