@@ -4,7 +4,7 @@
 //! Messages are read one by one from the raw JSON so a message of the wrong
 //! shape costs that message alone and its error names its line.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -194,20 +194,38 @@ fn chat(
     let is_group = kind.contains("group") || kind.contains("channel");
     let mut errors = Vec::new();
     let mut messages = Vec::with_capacity(raws.len());
+    let mut values = Vec::with_capacity(raws.len());
     for raw in raws {
         let line = ctx.line_of_raw(raw);
-        let v: Value = match serde_json::from_str(raw.get()) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(Issue {
-                    file: ctx.source.clone(),
-                    line: Some(line + e.line() - 1),
-                    message: format!("message: {e}"),
-                });
-                continue;
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(v) => values.push((line, v)),
+            Err(e) => errors.push(Issue {
+                file: ctx.source.clone(),
+                line: Some(line + e.line() - 1),
+                message: format!("message: {e}"),
+            }),
+        }
+    }
+    // Names two accounts share ("Ann" and another "Ann"): those are told
+    // apart by their id, so the two never merge into one participant.
+    let mut ids_by_name: HashMap<&str, Vec<String>> = HashMap::new();
+    for (_, v) in &values {
+        for (name_key, id_key) in [("from", "from_id"), ("actor", "actor_id")] {
+            if let (Some(Value::String(n)), Some(id)) = (v.get(name_key), v.get(id_key).and_then(id_string)) {
+                let ids = ids_by_name.entry(n.as_str()).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
             }
-        };
-        match message(&v, line, messages.len() + 1) {
+        }
+    }
+    let shared: HashSet<String> = ids_by_name
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    for (line, v) in values {
+        match message(&v, line, messages.len() + 1, &shared) {
             Ok(Some(m)) => messages.push(m),
             Ok(None) => {}
             Err(why) => errors.push(Issue {
@@ -284,18 +302,47 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn names(v: Option<&Value>) -> Vec<String> {
+/// An id as the export writes it (`"user123"`), or a bare number.
+fn id_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(format!("user{n}")),
+        _ => None,
+    }
+}
+
+/// A name, with the account's id when another account has the same name.
+fn labelled(name: &str, id: Option<String>, shared: &HashSet<String>) -> String {
+    match id {
+        Some(id) if shared.contains(name) => format!("{name} ({id})"),
+        _ => name.to_string(),
+    }
+}
+
+/// Member names of a service message. A deleted account is `null` with no
+/// id beside it: each gets its own label (the message and position), so
+/// unrelated deleted accounts never merge into one person.
+fn names(v: Option<&Value>, message_id: Option<i64>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .map(|m| m.as_str().map_or_else(|| "Deleted Account".to_string(), str::to_string))
+                .enumerate()
+                .map(|(k, m)| {
+                    m.as_str().map_or_else(
+                        || match message_id {
+                            Some(id) => deleted_label(&format!("member {} of message {id}", k + 1)),
+                            None => deleted_label(&format!("member {}", k + 1)),
+                        },
+                        str::to_string,
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
 }
 
 /// One message object. `Ok(None)` for kinds with nothing to report.
-fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> {
+fn message(v: &Value, line: usize, n: usize, shared: &HashSet<String>) -> Result<Option<Message>, String> {
     if !v.is_object() {
         return Err(format!("message should be an object, found {}", type_name(v)));
     }
@@ -349,10 +396,13 @@ fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> 
     if kind == "service" {
         m.kind = Kind::System;
         let actor = match str_of(v, "actor")? {
-            Some(a) => Some(a.to_string()),
+            Some(a) => Some(labelled(a, v.get("actor_id").and_then(id_string), shared)),
             None => str_of(v, "actor_id")?.map(deleted_label),
         };
-        let members = names(v.get("members"));
+        let members = names(v.get("members"), id);
+        // The actor is the only member: the same account on both sides.
+        let actor_name = str_of(v, "actor")?;
+        let self_only = members.len() == 1 && actor_name == Some(members[0].as_str());
         let action = str_of(v, "action")?.unwrap_or("");
         let ev = |kind, actor: Option<String>, targets: Vec<String>, value: Option<String>| Event {
             kind,
@@ -365,9 +415,7 @@ fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> 
         m.event = match action {
             "create_group" | "create_channel" => Some(ev(EventType::GroupCreated, actor, members, title)),
             // Telegram logs a user who joins a public group as inviting themselves.
-            "invite_members" if members.len() == 1 && actor.as_deref() == Some(members[0].as_str()) => {
-                Some(ev(EventType::MemberJoined, None, members, None))
-            }
+            "invite_members" if self_only => Some(ev(EventType::MemberJoined, None, actor.into_iter().collect(), None)),
             "invite_members" => Some(ev(EventType::MemberAdded, actor, members, None)),
             "join_group_by_link" => {
                 let inviter = str_of(v, "inviter")?.map(str::to_string);
@@ -378,8 +426,9 @@ fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> 
                     None,
                 ))
             }
-            "remove_members" if members.len() == 1 && actor.as_deref() == Some(members[0].as_str()) => {
-                Some(ev(EventType::MemberLeft, actor, members, None))
+            "remove_members" if self_only => {
+                let me: Vec<String> = actor.iter().cloned().collect();
+                Some(ev(EventType::MemberLeft, actor, me, None))
             }
             "remove_members" => Some(ev(EventType::MemberRemoved, actor, members, None)),
             "edit_group_title" => Some(ev(EventType::SubjectChanged, actor, vec![], title)),
@@ -396,7 +445,7 @@ fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> 
         return Ok(Some(m));
     }
     m.sender = Some(match str_of(v, "from")? {
-        Some(f) => f.to_string(),
+        Some(f) => labelled(f, v.get("from_id").and_then(id_string), shared),
         None => match v.get("from_id") {
             Some(Value::String(id)) => deleted_label(id),
             Some(Value::Number(id)) => deleted_label(&format!("user{id}")),

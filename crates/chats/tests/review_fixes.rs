@@ -472,3 +472,28 @@ fn link_wrapped_in_a_web_archive_url_is_found() {
         )]
     );
 }
+
+#[test]
+fn telegram_deleted_members_do_not_merge_into_one_account() {
+    let doc = serde_json::json!({"name": "g", "type": "private_group", "messages": [
+        {"id": 7, "type": "service", "date": "2024-03-12T10:22:00", "date_unixtime": "1710238920", "actor": "Ann", "actor_id": "user1", "action": "invite_members", "members": [null, null]}
+    ]});
+    let e = chats::parse_telegram_json(&doc.to_string(), "result.json").unwrap();
+    let t = &e[0].messages[0].event.as_ref().unwrap().targets;
+    assert_eq!(t.len(), 2);
+    assert_ne!(t[0], t[1]);
+    assert!(t.iter().all(|x| x.starts_with("Deleted Account")));
+}
+
+#[test]
+fn telegram_users_with_the_same_name_keep_their_ids_apart() {
+    let mut a = tg_msg(1, "Ann");
+    let mut b = tg_msg(2, "Ann");
+    a["from_id"] = "user1".into();
+    b["from_id"] = "user2".into();
+    let doc = serde_json::json!({"name": "g", "type": "private_group", "messages": [a, b, tg_msg(3, "Bob")]});
+    let e = chats::parse_telegram_json(&doc.to_string(), "result.json").unwrap();
+    let senders: Vec<_> = e[0].messages.iter().map(|m| m.sender.clone().unwrap()).collect();
+    assert_eq!(senders, vec!["Ann (user1)", "Ann (user2)", "Bob"]);
+    assert_eq!(e[0].participants.len(), 3);
+}
