@@ -287,7 +287,7 @@ fn parse_dir(dir: &Path) -> Result<Vec<Export>, Error> {
 
 /// Largest zip member read into memory when the archive's directory is
 /// damaged and members are recovered from their local headers.
-const MAX_RECOVERED_MEMBER: u64 = 1 << 30;
+const MAX_RECOVERED_MEMBER: u64 = 256 << 20;
 
 /// Reads an export from a zip archive (WhatsApp with its media, or a zipped
 /// Telegram export). An archive whose central directory cannot be read (a

@@ -430,6 +430,10 @@ pub struct Notice {
     pub targets: Vec<String>,
     pub value: Option<String>,
     pub old_value: Option<String>,
+    /// The target list as written, before it was split on `, ` and "and":
+    /// a caller that knows the participants re-splits it with
+    /// [`split_targets_known`] so "Mum and Dad" stays one person.
+    pub targets_raw: Option<String>,
 }
 
 /// Longest body tried as a notice. Notices are a name or two and a group
@@ -452,6 +456,7 @@ pub fn match_notice(s: &str) -> Option<Notice> {
                 targets: vec![],
                 value: None,
                 old_value: None,
+                targets_raw: None,
             };
             let mut ok = true;
             for (seg, cap) in caps {
@@ -463,6 +468,7 @@ pub fn match_notice(s: &str) -> Option<Notice> {
                     Seg::Targets => {
                         ok &= plausible_name(cap);
                         n.targets = split_targets(cap);
+                        n.targets_raw = Some(cap.to_string());
                     }
                     Seg::Value => n.value = Some(cap.trim().to_string()),
                     Seg::Old => n.old_value = Some(cap.trim().to_string()),
@@ -521,6 +527,58 @@ fn split_targets(s: &str) -> Vec<String> {
             .collect();
     }
     parts.iter().map(|p| you_or(p)).filter(|p| !p.is_empty()).collect()
+}
+
+/// Splits a target list like [`split_targets`], but keeps together the
+/// pieces that form a name `known` accepts (a participant saved as
+/// "Mum and Dad" or "Smith, J").
+pub fn split_targets_known(s: &str, known: impl Fn(&str) -> bool) -> Vec<String> {
+    // Pieces and the separators between them, in order.
+    let mut pieces: Vec<&str> = Vec::new();
+    let mut seps: Vec<&str> = Vec::new();
+    let mut rest = s;
+    loop {
+        let next = [", "]
+            .iter()
+            .chain(AND_WORDS)
+            .filter_map(|sep| rest.find(sep).map(|i| (i, *sep)))
+            .min_by_key(|(i, sep)| (*i, std::cmp::Reverse(sep.len())));
+        match next {
+            Some((i, sep)) => {
+                pieces.push(&rest[..i]);
+                seps.push(sep);
+                rest = &rest[i + sep.len()..];
+            }
+            None => {
+                pieces.push(rest);
+                break;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pieces.len() {
+        let mut take = i;
+        let mut joined = pieces[i].to_string();
+        let mut best: Option<(usize, String)> = None;
+        for j in i + 1..pieces.len() {
+            joined.push_str(seps[j - 1]);
+            joined.push_str(pieces[j]);
+            if known(joined.trim()) {
+                best = Some((j, joined.clone()));
+            }
+        }
+        let name = match best {
+            Some((j, name)) => {
+                take = j;
+                name
+            }
+            None => pieces[i].to_string(),
+        };
+        out.push(you_or(&name));
+        i = take + 1;
+    }
+    out.into_iter().filter(|p| !p.is_empty()).collect()
 }
 
 fn match_segs<'a>(segs: &'a [Seg], s: &'a str) -> Option<Vec<(&'a Seg, &'a str)>> {

@@ -536,6 +536,8 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
 
     // Authors of ordinary messages, to tell iOS pseudo-senders from people.
     let mut messages = Vec::with_capacity(recs.len());
+    // Each record's target list as written, to re-split once the participants are known.
+    let mut targets_raw: Vec<Option<String>> = Vec::with_capacity(recs.len());
     let mut group_from_ios: Option<String> = None;
     for (i, (r, notice)) in recs.into_iter().zip(notices).enumerate() {
         let timestamp = to_time(&r.header, order);
@@ -646,6 +648,12 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
                 .collect::<Vec<_>>()
                 .join("\n");
             let links = links::extract(&norm_text).into_iter().map(MessageLink::from).collect();
+            targets_raw.push(
+                notice
+                    .as_ref()
+                    .and_then(|n| n.targets_raw.clone())
+                    .filter(|_| notice.as_ref().is_some_and(|n| n.targets.len() > 1)),
+            );
             let event = notice.map(|n| Event {
                 kind: n.event,
                 actor: n.actor,
@@ -694,6 +702,7 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
             }
         }
         let links = links::extract(&norm_text).into_iter().map(MessageLink::from).collect();
+        targets_raw.push(None);
         messages.push(Message {
             n,
             line: r.line,
@@ -708,6 +717,17 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
             links,
             edited,
         });
+    }
+
+    // A list of targets split on "and" may have cut a participant's name
+    // ("Mum and Dad"): re-split it keeping the names seen as senders whole.
+    let senders: HashSet<String> = messages.iter().filter_map(|m| m.sender.clone()).collect();
+    if !senders.is_empty() {
+        for (m, raw) in messages.iter_mut().zip(&targets_raw) {
+            if let (Some(e), Some(raw)) = (m.event.as_mut(), raw) {
+                e.targets = phrases::split_targets_known(raw, |n| senders.contains(n));
+            }
+        }
     }
 
     // Group or one-to-one: notices about membership only happen in groups.

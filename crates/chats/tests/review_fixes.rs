@@ -497,3 +497,22 @@ fn telegram_users_with_the_same_name_keep_their_ids_apart() {
     assert_eq!(senders, vec!["Ann (user1)", "Ann (user2)", "Bob"]);
     assert_eq!(e[0].participants.len(), 3);
 }
+
+#[test]
+fn known_participant_named_with_and_is_not_split_into_two() {
+    let e = wa(
+        "12/03/2024, 10:22 - Ann added Mum and Dad and Bob\n12/03/2024, 10:23 - Mum and Dad: thanks!\n12/03/2024, 10:24 - Bob: hi\n",
+        "x.txt",
+    );
+    let ev = e.messages[0].event.as_ref().unwrap();
+    assert_eq!(ev.targets, vec!["Mum and Dad".to_string(), "Bob".to_string()]);
+    // Without a participant of that name, the list is split as before.
+    let e = wa(
+        "12/03/2024, 10:22 - Ann added Carl and Dee\n12/03/2024, 10:23 - Carl: hi\n",
+        "x.txt",
+    );
+    assert_eq!(
+        e.messages[0].event.as_ref().unwrap().targets,
+        vec!["Carl".to_string(), "Dee".to_string()]
+    );
+}
