@@ -379,6 +379,11 @@ fn parse_zip_stream<R: Read>(mut reader: R, display: &str, name: &str, why: &str
                     let mut buf = [0u8; 1 << 14];
                     loop {
                         match limited.read(&mut buf) {
+                            Ok(0) if bytes.len() as u64 >= MAX_RECOVERED_MEMBER => {
+                                cut = true;
+                                stopped = Some(format!("{n}: larger than {MAX_RECOVERED_MEMBER} bytes"));
+                                break;
+                            }
                             Ok(0) => break,
                             Ok(k) => bytes.extend_from_slice(&buf[..k]),
                             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
