@@ -132,15 +132,25 @@ pub fn line_of(starts: &[usize], offset: usize) -> usize {
     starts.partition_point(|&s| s <= offset)
 }
 
-/// The de-obfuscated copy and, per byte of it, the source span it came from.
+/// The de-obfuscated copy and, per byte of it, the source span it came
+/// from (`u32`: eight bytes of bookkeeping per byte searched, not sixteen).
 struct Clean {
     text: String,
-    start: Vec<usize>,
-    end: Vec<usize>,
+    start: Vec<u32>,
+    end: Vec<u32>,
 }
+
+/// Longest text searched for links at once: offsets are `u32`.
+pub const MAX_SEARCH: usize = u32::MAX as usize;
 
 impl Clean {
     fn build(s: &str, decode: Decode, strip_tags: bool) -> Clean {
+        // Offsets are u32: a longer text is searched up to the bound.
+        let mut cut = s.len().min(MAX_SEARCH - 1);
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let s = &s[..cut];
         let mut c = Clean {
             text: String::with_capacity(s.len()),
             start: Vec::with_capacity(s.len()),
@@ -222,12 +232,17 @@ impl Clean {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(ch as u32 - 0xFEE0).unwrap_or(ch),
             '\u{3002}' | '\u{FF61}' | '\u{2024}' => '.',
             '\u{00A0}' | '\u{202F}' | '\u{3000}' | '\u{2009}' => ' ',
-            c => homoglyph(c).unwrap_or(c),
+            // Cyrillic or Greek look-alikes stay as they are: in a host they
+            // make another (IDN) domain, which is rejected; in a code they
+            // are not the code's letters.
+            c => c,
         };
         self.push_raw(ch, from, to);
     }
 
     fn push_raw(&mut self, ch: char, from: usize, to: usize) {
+        // `build` keeps the text under MAX_SEARCH bytes: these fit.
+        let (from, to) = (from as u32, to as u32);
         for _ in 0..ch.len_utf8() {
             self.start.push(from);
             self.end.push(to);
@@ -274,32 +289,6 @@ fn entity(s: &str) -> Option<(char, usize)> {
     Some((ch, end + 1))
 }
 
-/// Cyrillic and Greek letters that look like the Latin ones in host names.
-fn homoglyph(c: char) -> Option<char> {
-    Some(match c {
-        'а' => 'a',
-        'с' => 'c',
-        'е' => 'e',
-        'һ' => 'h',
-        'і' => 'i',
-        'ј' => 'j',
-        'о' | 'ο' => 'o',
-        'р' | 'ρ' => 'p',
-        'ѕ' => 's',
-        'т' => 't',
-        'х' => 'x',
-        'у' => 'y',
-        'ԁ' => 'd',
-        'ɡ' => 'g',
-        'ԝ' => 'w',
-        'А' | 'Α' => 'A',
-        'Е' | 'Ε' => 'E',
-        'М' | 'Μ' => 'M',
-        'Т' | 'Τ' => 'T',
-        _ => return None,
-    })
-}
-
 fn pattern() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -310,7 +299,7 @@ fn pattern() -> &'static Regex {
         let www = format!(r"(?:(?i:www){d})?");
         let h = |name: &str| name.split('.').map(|p| format!("(?i:{p})")).collect::<Vec<_>>().join(d);
         let src = format!(
-            r"(?:^|[^A-Za-z0-9_.\-@/])(?P<link>{scheme}{www}(?:{wag}{s}(?:(?i:invite){s})?(?P<wag>[A-Za-z0-9]{{1,24}}(?:\r?\n[A-Za-z0-9]{{1,23}})?)|(?i:whatsapp://chat\?code=)(?P<wag2>[A-Za-z0-9]{{20,24}})|{wam}{s}\+?(?P<wap>\d{{7,15}})|{api}{s}(?i:send){s}?\?(?i:phone)=\+?(?P<wap2>\d{{7,15}})|(?i:whatsapp://send\?phone=)\+?(?P<wap3>\d{{7,15}})|(?:{tme}|{tgme}|{tgdog}){s}(?:(?i:joinchat){s}(?P<tgj>[A-Za-z0-9_\-]{{16,}})|\+(?P<tgp>\d{{7,15}})(?:[^A-Za-z0-9_\-]|$)|\+(?P<tgi>[A-Za-z0-9_\-]{{16,}})|(?P<tgu>[A-Za-z][A-Za-z0-9_]{{4,31}}))|(?i:tg://join\?invite=)(?P<tgi2>[A-Za-z0-9_\-]{{16,}})|(?i:tg://resolve\?domain=)(?P<tgu2>[A-Za-z][A-Za-z0-9_]{{4,31}})|(?i:sgnl://)?{sig}{s}?\#(?P<sig>[A-Za-z0-9_\-]{{16,}})|{dgg}{s}(?P<dc>[A-Za-z0-9\-]{{2,32}})|(?:{dcom}|{dapp}){s}(?i:invite){s}(?P<dc2>[A-Za-z0-9\-]{{2,32}})))",
+            r"(?:^|[^\p{{L}}\p{{N}}_.\-@])(?P<link>{scheme}{www}(?:{wag}{s}(?:(?i:invite){s})?(?P<wag>[A-Za-z0-9]{{1,24}}(?:\r?\n[A-Za-z0-9]{{1,23}})?)|(?i:whatsapp://chat\?code=)(?P<wag2>[A-Za-z0-9]{{20,24}})|{wam}{s}\+?(?P<wap>\d{{7,15}})|{api}{s}(?i:send){s}?\?(?i:phone)=\+?(?P<wap2>\d{{7,15}})|(?i:whatsapp://send\?phone=)\+?(?P<wap3>\d{{7,15}})|(?:{tme}|{tgme}|{tgdog}){s}(?:(?i:joinchat){s}(?P<tgj>[A-Za-z0-9_\-]{{16,}})|\+(?P<tgp>\d{{7,15}})(?:[^A-Za-z0-9_\-]|$)|\+(?P<tgi>[A-Za-z0-9_\-]{{16,}})|(?P<tgu>[A-Za-z][A-Za-z0-9_]{{4,31}}))|(?i:tg://join\?invite=)(?P<tgi2>[A-Za-z0-9_\-]{{16,}})|(?i:tg://resolve\?domain=)(?P<tgu2>[A-Za-z][A-Za-z0-9_]{{4,31}})|(?i:sgnl://)?{sig}{s}?\#(?P<sig>[A-Za-z0-9_\-]{{16,}})|{dgg}{s}(?P<dc>[A-Za-z0-9\-]{{2,32}})|(?:{dcom}|{dapp}){s}(?i:invite){s}(?P<dc2>[A-Za-z0-9\-]{{2,32}})))",
             wag = h("chat.whatsapp.com"),
             wam = h("wa.me"),
             api = h("api.whatsapp.com"),
@@ -361,17 +350,37 @@ fn scan(clean: &Clean, src: &str, out: &mut Vec<Link>) {
             Some(x) => x,
             None => continue,
         };
+        let prefix = &t[link.start()..m.start()];
+        let lower = prefix.to_ascii_lowercase();
+        let has_scheme = ["http", "hxxp", "h**p"].iter().any(|s| lower.starts_with(s)) || lower.contains("://");
+        // Inside a URL path ("web.archive.org/web/2023/https://chat…") a link
+        // must start with its scheme; a bare host after a slash is a path.
+        if t[..link.start()].ends_with('/') && !has_scheme {
+            continue;
+        }
+        // Spaces around a plain dot ("I can't. Me / Chris") are prose, not
+        // obfuscation, unless a scheme says a URL is meant; the bracketed and
+        // "dot" forms are obfuscation wherever they are.
+        let loose_dot = prefix.char_indices().any(|(i, c)| {
+            c == '.' && (prefix[..i].ends_with(char::is_whitespace) || prefix[i + 1..].starts_with(char::is_whitespace))
+        });
+        if loose_dot && !has_scheme && matches!(group, "tgu" | "tgu2" | "wap" | "dc") {
+            continue;
+        }
         let mut value = m.as_str().to_string();
         let mut value_end = m.end();
         if group == "wag" {
-            // A code broken over two lines is joined only when its first part is too short to be whole.
+            // A code broken over two lines is joined only when the join is
+            // exactly a 22-character code and the next line holds nothing else.
             if let Some(nl) = value.find('\n') {
                 let first = value[..nl].trim_end_matches('\r').to_string();
-                if first.len() >= 20 {
+                let joined = format!("{first}{}", &value[nl + 1..]);
+                let rest_of_line = t[m.end()..].split('\n').next().unwrap_or("");
+                if first.len() < 20 && joined.len() == 22 && rest_of_line.trim().is_empty() {
+                    value = joined;
+                } else {
                     value_end = m.start() + first.len();
                     value = first;
-                } else {
-                    value = format!("{first}{}", &value[nl + 1..]);
                 }
             }
             if !(20..=24).contains(&value.len()) {
@@ -379,7 +388,7 @@ fn scan(clean: &Clean, src: &str, out: &mut Vec<Link>) {
             }
         }
         let next = t[value_end..].chars().next();
-        let code_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || (c == '-' && group != "wag");
+        let code_char = |c: char| c.is_alphanumeric() || c == '_' || (c == '-' && group != "wag");
         if group != "tgp" && next.is_some_and(code_char) {
             continue;
         }
@@ -449,8 +458,8 @@ fn scan(clean: &Clean, src: &str, out: &mut Vec<Link>) {
         while at < t.len() && !t.is_char_boundary(at) {
             at += 1;
         }
-        let raw_start = clean.start[link.start()];
-        let raw_end = clean.end[value_end - 1];
+        let raw_start = clean.start[link.start()] as usize;
+        let raw_end = clean.end[value_end - 1] as usize;
         out.push(Link {
             kind,
             code,

@@ -96,8 +96,13 @@ pub struct Message {
     /// UTC, where the source gives it (Telegram), as Unix seconds; printed as ISO 8601.
     #[serde(serialize_with = "ser_utc")]
     pub timestamp_utc: Option<i64>,
-    /// `None` on system records.
+    /// `None` on system records. WhatsApp labels lose the invisible bidi
+    /// marks WhatsApp wraps around names and numbers.
     pub sender: Option<String>,
+    /// The body as written: invisible characters, no-break spaces and
+    /// hyphens kept (only a line's carriage return, the file's BOM and the
+    /// marker iOS puts after the sender are dropped). Header parsing, notice
+    /// matching and link search work on a normalised copy.
     pub text: String,
     pub attachment: Option<Attachment>,
     pub event: Option<Event>,
@@ -202,6 +207,8 @@ pub enum EventType {
     MessageDeleted,
     MessagePinned,
     MigratedToSupergroup,
+    /// Joined by themselves (a public group), neither added nor via a link.
+    MemberJoined,
 }
 
 /// A link found in a message, in the per-message form.

@@ -69,15 +69,33 @@ pub fn parse(s: &str, bare_is_international: bool) -> Option<Phone> {
     let plus = format!("+{digits}");
     if let Ok(number) = phonenumber::parse(None, &plus) {
         let code = number.code().value();
-        let valid = phonenumber::is_valid(&number);
-        let national = number.national().value();
-        let e164 = format!("+{code}{}{national}", "0".repeat(number.national().zeros() as usize));
-        let region = if valid {
+        let zeros = "0".repeat(number.national().zeros() as usize);
+        let national = format!("{zeros}{}", number.national().value());
+        let e164 = format!("+{code}{national}");
+        let mut valid = phonenumber::is_valid(&number);
+        let mut region = if valid {
             number.country().id().map(|id| id.as_ref().to_string())
         } else {
             None
+        };
+        if region.is_none() {
+            // Shared calling codes: the crate checks the national number
+            // without its leading zero against each region and so refuses
+            // valid Italian landlines (+39 02…, +39 06…). Try each region.
+            if let Some(r) = region_by_plan(code, &national) {
+                valid = true;
+                region = Some(r);
+            }
         }
-        .or_else(|| sole_region(code));
+        if region.is_none() && code == 52 && national.len() == 11 && national.starts_with('1') {
+            // Mexico's mobile numbers carried a "1" after +52 until 2019: an
+            // old format whose country is still certain (the number is not
+            // valid under today's plan, and stays marked so).
+            let today = format!("+52{}", &national[1..]);
+            if phonenumber::parse(None, &today).is_ok_and(|n| phonenumber::is_valid(&n)) {
+                region = Some("MX".into());
+            }
+        }
         return Some(Phone {
             e164,
             region,
@@ -93,21 +111,50 @@ pub fn parse(s: &str, bare_is_international: bool) -> Option<Phone> {
     })?;
     Some(Phone {
         e164: plus,
-        region: sole_region(code),
+        region: None,
         valid: false,
         calling_code: code,
     })
 }
 
-/// The one region a calling code belongs to, or `None` when it is shared
-/// (+1 NANP, +44 with the Crown dependencies, +7, +39 with the Vatican…)
-/// and a human must decide from other evidence.
-fn sole_region(code: u16) -> Option<String> {
+/// The region among those sharing `code` whose numbering plan has
+/// `national` (with its leading zeros) as a number of a known type.
+fn region_by_plan(code: u16, national: &str) -> Option<String> {
     let regions = DATABASE.region(&code)?;
-    match regions.as_slice() {
-        [one] if *one != "001" => Some(one.to_string()),
-        _ => None,
-    }
+    let fits = |id: &str| {
+        let meta = DATABASE.by_id(id)?;
+        if let Some(lead) = meta.leading_digits() {
+            if lead.find(national).is_none_or(|m| m.start() != 0) {
+                return None;
+            }
+        }
+        let d = meta.descriptors();
+        let general = d.general().is_match(national);
+        let typed = [
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|t| t.is_match(national));
+        (general && typed).then(|| id.to_string())
+    };
+    // Regions with a leading-digits rule are the specific ones (the Vatican
+    // within +39): try them first, then the main country.
+    let (specific, rest): (Vec<&str>, Vec<&str>) = regions
+        .iter()
+        .copied()
+        .filter(|r| *r != "001")
+        .partition(|r| DATABASE.by_id(*r).is_some_and(|m| m.leading_digits().is_some()));
+    specific.into_iter().chain(rest).find_map(fits)
 }
 
 #[cfg(test)]
@@ -131,6 +178,17 @@ mod tests {
         assert_eq!(p.region.as_deref(), Some("MX"));
         assert!(parse("393471234567", false).is_none());
         assert!(parse("+12", false).is_none());
+        // Italian landlines under the calling code Italy shares with the Vatican.
+        let p = parse("+39 02 1234 5678", false).unwrap();
+        assert_eq!(
+            (p.e164.as_str(), p.region.as_deref(), p.valid),
+            ("+390212345678", Some("IT"), true)
+        );
+        let p = parse("+39 06 4881 2345", false).unwrap();
+        assert_eq!((p.region.as_deref(), p.valid), (Some("IT"), true));
+        // Invalid numbers get no country.
+        let p = parse("+34 71234567", false).unwrap();
+        assert_eq!((p.region.as_deref(), p.valid), (None, false));
         assert!(looks_like_phone("\u{202A}+49 1512 3456789\u{202C}"));
         assert!(!looks_like_phone("Anna 2"));
     }

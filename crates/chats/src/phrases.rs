@@ -325,6 +325,39 @@ pub static PHRASES: &[Phrase] = &[
     p("fr", NumberChanged, "{O} a changé de numéro pour {V}"),
     p("fr", MessageDeleted, "Ce message a été supprimé{*}"),
     ya("fr", MessageDeleted, "Vous avez supprimé ce message{*}"),
+    // Second-person subject, icon and description changes.
+    ya("it", SubjectChanged, "Hai cambiato l'oggetto da \"{O}\" a \"{V}\""),
+    ya("it", SubjectChanged, "Hai modificato l'oggetto da \"{O}\" a \"{V}\""),
+    ya("it", SubjectChanged, "Hai cambiato l'oggetto in \"{V}\""),
+    ya("it", IconChanged, "Hai cambiato l'immagine del gruppo"),
+    ya("it", DescriptionChanged, "Hai cambiato la descrizione del gruppo"),
+    ya("es", SubjectChanged, "Cambiaste el asunto de \"{O}\" a \"{V}\""),
+    ya(
+        "es",
+        SubjectChanged,
+        "Cambiaste el nombre del grupo de \"{O}\" a \"{V}\"",
+    ),
+    ya("es", SubjectChanged, "Cambiaste el asunto a \"{V}\""),
+    ya("es", IconChanged, "Cambiaste el ícono de este grupo"),
+    ya("es", IconChanged, "Cambiaste la imagen de este grupo"),
+    ya("es", DescriptionChanged, "Cambiaste la descripción del grupo"),
+    ya(
+        "de",
+        SubjectChanged,
+        "Du hast den Betreff von \"{O}\" zu \"{V}\" geändert",
+    ),
+    ya(
+        "de",
+        SubjectChanged,
+        "Du hast den Gruppennamen von \"{O}\" zu \"{V}\" geändert",
+    ),
+    ya("de", SubjectChanged, "Du hast den Betreff zu \"{V}\" geändert"),
+    ya("de", IconChanged, "Du hast das Gruppenbild geändert"),
+    ya("de", DescriptionChanged, "Du hast die Gruppenbeschreibung geändert"),
+    ya("fr", SubjectChanged, "Vous avez modifié le sujet de « {O} » en « {V} »"),
+    ya("fr", SubjectChanged, "Vous avez modifié le sujet en « {V} »"),
+    ya("fr", IconChanged, "Vous avez changé l'icône de ce groupe"),
+    ya("fr", DescriptionChanged, "Vous avez modifié la description du groupe"),
 ];
 
 /// Second-person words that stand for the exporter where a name would be.
@@ -397,10 +430,22 @@ pub struct Notice {
     pub targets: Vec<String>,
     pub value: Option<String>,
     pub old_value: Option<String>,
+    /// The target list as written, before it was split on `, ` and "and":
+    /// a caller that knows the participants re-splits it with
+    /// [`split_targets_known`] so "Mum and Dad" stays one person.
+    pub targets_raw: Option<String>,
 }
+
+/// Longest body tried as a notice. Notices are a name or two and a group
+/// name around a fixed phrase; the matcher backtracks over every position of
+/// a name, so a long body (lines go up to 1 MiB) is never a notice.
+pub const MAX_NOTICE: usize = 512;
 
 /// Recognises a whole notice (normalised text) in any language.
 pub fn match_notice(s: &str) -> Option<Notice> {
+    if s.len() > MAX_NOTICE {
+        return None;
+    }
     let folded = text::fold_quotes(s.trim_end());
     for c in compiled() {
         if let Some(caps) = match_segs(&c.segs, &folded) {
@@ -411,6 +456,7 @@ pub fn match_notice(s: &str) -> Option<Notice> {
                 targets: vec![],
                 value: None,
                 old_value: None,
+                targets_raw: None,
             };
             let mut ok = true;
             for (seg, cap) in caps {
@@ -422,6 +468,7 @@ pub fn match_notice(s: &str) -> Option<Notice> {
                     Seg::Targets => {
                         ok &= plausible_name(cap);
                         n.targets = split_targets(cap);
+                        n.targets_raw = Some(cap.to_string());
                     }
                     Seg::Value => n.value = Some(cap.trim().to_string()),
                     Seg::Old => n.old_value = Some(cap.trim().to_string()),
@@ -480,6 +527,58 @@ fn split_targets(s: &str) -> Vec<String> {
             .collect();
     }
     parts.iter().map(|p| you_or(p)).filter(|p| !p.is_empty()).collect()
+}
+
+/// Splits a target list like [`split_targets`], but keeps together the
+/// pieces that form a name `known` accepts (a participant saved as
+/// "Mum and Dad" or "Smith, J").
+pub fn split_targets_known(s: &str, known: impl Fn(&str) -> bool) -> Vec<String> {
+    // Pieces and the separators between them, in order.
+    let mut pieces: Vec<&str> = Vec::new();
+    let mut seps: Vec<&str> = Vec::new();
+    let mut rest = s;
+    loop {
+        let next = [", "]
+            .iter()
+            .chain(AND_WORDS)
+            .filter_map(|sep| rest.find(sep).map(|i| (i, *sep)))
+            .min_by_key(|(i, sep)| (*i, std::cmp::Reverse(sep.len())));
+        match next {
+            Some((i, sep)) => {
+                pieces.push(&rest[..i]);
+                seps.push(sep);
+                rest = &rest[i + sep.len()..];
+            }
+            None => {
+                pieces.push(rest);
+                break;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < pieces.len() {
+        let mut take = i;
+        let mut joined = pieces[i].to_string();
+        let mut best: Option<(usize, String)> = None;
+        for j in i + 1..pieces.len() {
+            joined.push_str(seps[j - 1]);
+            joined.push_str(pieces[j]);
+            if known(joined.trim()) {
+                best = Some((j, joined.clone()));
+            }
+        }
+        let name = match best {
+            Some((j, name)) => {
+                take = j;
+                name
+            }
+            None => pieces[i].to_string(),
+        };
+        out.push(you_or(&name));
+        i = take + 1;
+    }
+    out.into_iter().filter(|p| !p.is_empty()).collect()
 }
 
 fn match_segs<'a>(segs: &'a [Seg], s: &'a str) -> Option<Vec<(&'a Seg, &'a str)>> {
@@ -623,6 +722,14 @@ pub static IOS_OMITTED: &[(&str, Media, &str)] = &[
     ("fr", Media::Audio, "audio absent"),
     ("fr", Media::Sticker, "autocollant omis"),
     ("fr", Media::Document, "document absent"),
+    ("pt", Media::Gif, "GIF ocultado"),
+    ("de", Media::Gif, "GIF weggelassen"),
+    ("fr", Media::Gif, "GIF absent"),
+    ("it", Media::Contact, "scheda contatto omessa"),
+    ("es", Media::Contact, "tarjeta de contacto omitida"),
+    ("pt", Media::Contact, "cartão de contato omitido"),
+    ("de", Media::Contact, "Kontaktkarte weggelassen"),
+    ("fr", Media::Contact, "fiche contact absente"),
 ];
 
 /// The suffix an edited message carries, per language.

@@ -4,7 +4,7 @@
 //! Messages are read one by one from the raw JSON so a message of the wrong
 //! shape costs that message alone and its error names its line.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -86,12 +86,14 @@ pub(crate) fn parse(src: &str, source: &str) -> Result<Vec<Export>, Error> {
         source: source.into(),
     };
     let mut exports = Vec::new();
-    let mut phones: HashMap<String, String> = HashMap::new();
+    // Display name → every phone number listed under it: two contacts with
+    // one name are not silently merged.
+    let mut phones: HashMap<String, Vec<String>> = HashMap::new();
     let mut exporter = None;
     if let Some(Value::Object(p)) = &top.personal_information {
         let name = full_name(p.get("first_name"), p.get("last_name"));
         if let (Some(n), Some(ph)) = (&name, p.get("phone_number").and_then(Value::as_str)) {
-            phones.insert(n.clone(), ph.to_string());
+            phones.entry(n.clone()).or_default().push(ph.to_string());
         }
         exporter = name;
     }
@@ -106,7 +108,10 @@ pub(crate) fn parse(src: &str, source: &str) -> Result<Vec<Export>, Error> {
                 full_name(c.get("first_name"), c.get("last_name")),
                 c.get("phone_number").and_then(Value::as_str),
             ) {
-                phones.insert(n, ph.to_string());
+                let list = phones.entry(n).or_default();
+                if !list.iter().any(|p| p == ph) {
+                    list.push(ph.to_string());
+                }
             }
         }
     }
@@ -120,6 +125,8 @@ pub(crate) fn parse(src: &str, source: &str) -> Result<Vec<Export>, Error> {
             exporter.clone(),
         ));
     }
+    let mut skipped = Vec::new();
+    let mut first_error = None;
     for list in [&top.chats, &top.left_chats].into_iter().flatten() {
         for raw in &list.list {
             match serde_json::from_str::<Chat>(raw.get()) {
@@ -132,15 +139,31 @@ pub(crate) fn parse(src: &str, source: &str) -> Result<Vec<Export>, Error> {
                     exporter.clone(),
                 )),
                 Err(e) => {
-                    return Err(Error::Json {
+                    // One malformed chat does not cost the account's other chats.
+                    let line = ctx.line_of_raw(raw) + e.line() - 1;
+                    skipped.push(Issue {
+                        file: source.into(),
+                        line: Some(line),
+                        message: format!("chat skipped: {e}"),
+                    });
+                    first_error.get_or_insert(Error::Json {
                         path: source.into(),
-                        line: ctx.line_of_raw(raw) + e.line() - 1,
+                        line,
                         column: e.column(),
                         why: format!("chat: {e}"),
                     });
                 }
             }
         }
+    }
+    if exports.is_empty() {
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+    }
+    // Skipped chats have no export of their own: the first export reports them.
+    if let Some(first) = exports.first_mut() {
+        first.errors.splice(0..0, skipped);
     }
     if exports.is_empty() {
         return Err(Error::NotAnExport {
@@ -163,7 +186,7 @@ fn chat(
     raws: &[&RawValue],
     name: Option<&Value>,
     kind: Option<&Value>,
-    phones: &HashMap<String, String>,
+    phones: &HashMap<String, Vec<String>>,
     exporter: Option<String>,
 ) -> Export {
     let kind = kind.and_then(Value::as_str).unwrap_or("");
@@ -171,20 +194,38 @@ fn chat(
     let is_group = kind.contains("group") || kind.contains("channel");
     let mut errors = Vec::new();
     let mut messages = Vec::with_capacity(raws.len());
+    let mut values = Vec::with_capacity(raws.len());
     for raw in raws {
         let line = ctx.line_of_raw(raw);
-        let v: Value = match serde_json::from_str(raw.get()) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(Issue {
-                    file: ctx.source.clone(),
-                    line: Some(line + e.line() - 1),
-                    message: format!("message: {e}"),
-                });
-                continue;
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(v) => values.push((line, v)),
+            Err(e) => errors.push(Issue {
+                file: ctx.source.clone(),
+                line: Some(line + e.line() - 1),
+                message: format!("message: {e}"),
+            }),
+        }
+    }
+    // Names two accounts share ("Ann" and another "Ann"): those are told
+    // apart by their id, so the two never merge into one participant.
+    let mut ids_by_name: HashMap<&str, Vec<String>> = HashMap::new();
+    for (_, v) in &values {
+        for (name_key, id_key) in [("from", "from_id"), ("actor", "actor_id")] {
+            if let (Some(Value::String(n)), Some(id)) = (v.get(name_key), v.get(id_key).and_then(id_string)) {
+                let ids = ids_by_name.entry(n.as_str()).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
             }
-        };
-        match message(&v, line, messages.len() + 1) {
+        }
+    }
+    let shared: HashSet<String> = ids_by_name
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    for (line, v) in values {
+        match message(&v, line, messages.len() + 1, &shared) {
             Ok(Some(m)) => messages.push(m),
             Ok(None) => {}
             Err(why) => errors.push(Issue {
@@ -204,9 +245,26 @@ fn chat(
     }
     let mut participants = participants(labels);
     for p in &mut participants {
-        if let Some(ph) = phones.get(&p.display).and_then(|n| crate::phone::parse(n, true)) {
-            p.phone_e164 = Some(ph.e164);
-            p.region = ph.region;
+        match phones.get(&p.display).map(Vec::as_slice) {
+            Some([one]) => {
+                // Contacts' numbers are written as the user saved them: bare
+                // digits are a national number, not an international one.
+                if let Some(ph) = crate::phone::parse(one, false) {
+                    p.phone_e164 = Some(ph.e164);
+                    p.region = ph.region;
+                }
+            }
+            Some(many) if many.len() > 1 => errors.push(Issue {
+                file: ctx.source.clone(),
+                line: None,
+                message: format!(
+                    "{} contacts are named {:?} ({}): no number given to the participant",
+                    many.len(),
+                    p.display,
+                    many.join(", ")
+                ),
+            }),
+            _ => {}
         }
     }
     Export {
@@ -244,18 +302,47 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-fn names(v: Option<&Value>) -> Vec<String> {
+/// An id as the export writes it (`"user123"`), or a bare number.
+fn id_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(format!("user{n}")),
+        _ => None,
+    }
+}
+
+/// A name, with the account's id when another account has the same name.
+fn labelled(name: &str, id: Option<String>, shared: &HashSet<String>) -> String {
+    match id {
+        Some(id) if shared.contains(name) => format!("{name} ({id})"),
+        _ => name.to_string(),
+    }
+}
+
+/// Member names of a service message. A deleted account is `null` with no
+/// id beside it: each gets its own label (the message and position), so
+/// unrelated deleted accounts never merge into one person.
+fn names(v: Option<&Value>, message_id: Option<i64>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .map(|m| m.as_str().map_or_else(|| "Deleted Account".to_string(), str::to_string))
+                .enumerate()
+                .map(|(k, m)| {
+                    m.as_str().map_or_else(
+                        || match message_id {
+                            Some(id) => deleted_label(&format!("member {} of message {id}", k + 1)),
+                            None => deleted_label(&format!("member {}", k + 1)),
+                        },
+                        str::to_string,
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
 }
 
 /// One message object. `Ok(None)` for kinds with nothing to report.
-fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> {
+fn message(v: &Value, line: usize, n: usize, shared: &HashSet<String>) -> Result<Option<Message>, String> {
     if !v.is_object() {
         return Err(format!("message should be an object, found {}", type_name(v)));
     }
@@ -309,10 +396,13 @@ fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> 
     if kind == "service" {
         m.kind = Kind::System;
         let actor = match str_of(v, "actor")? {
-            Some(a) => Some(a.to_string()),
+            Some(a) => Some(labelled(a, v.get("actor_id").and_then(id_string), shared)),
             None => str_of(v, "actor_id")?.map(deleted_label),
         };
-        let members = names(v.get("members"));
+        let members = names(v.get("members"), id);
+        // The actor is the only member: the same account on both sides.
+        let actor_name = str_of(v, "actor")?;
+        let self_only = members.len() == 1 && actor_name == Some(members[0].as_str());
         let action = str_of(v, "action")?.unwrap_or("");
         let ev = |kind, actor: Option<String>, targets: Vec<String>, value: Option<String>| Event {
             kind,
@@ -324,6 +414,8 @@ fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> 
         let title = str_of(v, "title")?.map(str::to_string);
         m.event = match action {
             "create_group" | "create_channel" => Some(ev(EventType::GroupCreated, actor, members, title)),
+            // Telegram logs a user who joins a public group as inviting themselves.
+            "invite_members" if self_only => Some(ev(EventType::MemberJoined, None, actor.into_iter().collect(), None)),
             "invite_members" => Some(ev(EventType::MemberAdded, actor, members, None)),
             "join_group_by_link" => {
                 let inviter = str_of(v, "inviter")?.map(str::to_string);
@@ -334,8 +426,9 @@ fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> 
                     None,
                 ))
             }
-            "remove_members" if members.len() == 1 && actor.as_deref() == Some(members[0].as_str()) => {
-                Some(ev(EventType::MemberLeft, actor, members, None))
+            "remove_members" if self_only => {
+                let me: Vec<String> = actor.iter().cloned().collect();
+                Some(ev(EventType::MemberLeft, actor, me, None))
             }
             "remove_members" => Some(ev(EventType::MemberRemoved, actor, members, None)),
             "edit_group_title" => Some(ev(EventType::SubjectChanged, actor, vec![], title)),
@@ -352,7 +445,7 @@ fn message(v: &Value, line: usize, n: usize) -> Result<Option<Message>, String> 
         return Ok(Some(m));
     }
     m.sender = Some(match str_of(v, "from")? {
-        Some(f) => f.to_string(),
+        Some(f) => labelled(f, v.get("from_id").and_then(id_string), shared),
         None => match v.get("from_id") {
             Some(Value::String(id)) => deleted_label(id),
             Some(Value::Number(id)) => deleted_label(&format!("user{id}")),

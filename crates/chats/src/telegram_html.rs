@@ -83,18 +83,34 @@ fn parse_title(t: &str) -> (Option<LocalTime>, Option<i64>) {
     if dn.len() != 3 || tn.len() != 3 {
         return (None, None);
     }
-    let local = LocalTime::new(
-        dn[2] as i32,
-        dn[1] as u8,
-        dn[0] as u8,
-        tn[0] as u8,
-        tn[1] as u8,
-        tn[2] as u8,
-    );
+    let local = (|| {
+        LocalTime::new(
+            i32::try_from(dn[2]).ok()?,
+            u8::try_from(dn[1]).ok()?,
+            u8::try_from(dn[0]).ok()?,
+            u8::try_from(tn[0]).ok()?,
+            u8::try_from(tn[1]).ok()?,
+            u8::try_from(tn[2]).ok()?,
+        )
+    })();
     let utc = parts.next().and_then(|z| z.strip_prefix("UTC")).and_then(|off| {
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (h, m) = off[1..].split_once(':')?;
-        let secs = sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60);
+        // The sign may be ASCII or U+2212 MINUS SIGN; anything else is not an offset.
+        if off.is_empty() {
+            return Some(local?.to_unix());
+        }
+        let (sign, rest) = if let Some(r) = off.strip_prefix('+') {
+            (1, r)
+        } else if let Some(r) = off.strip_prefix('-').or_else(|| off.strip_prefix('\u{2212}')) {
+            (-1, r)
+        } else {
+            return None;
+        };
+        let (h, m) = rest.split_once(':')?;
+        let (h, m) = (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?);
+        if h > 14 || m > 59 {
+            return None;
+        }
+        let secs = sign * (h * 3600 + m * 60);
         Some(local?.to_unix() - secs)
     });
     (local, utc)

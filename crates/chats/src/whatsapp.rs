@@ -7,7 +7,7 @@
 //! continuation lines) are classified into messages, attachments and
 //! notices.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
 use crate::lines::{Lines, MAX_LINE};
@@ -31,6 +31,8 @@ pub(crate) struct Header {
     /// Byte offset of the text after the header.
     body: usize,
     ios: bool,
+    /// The date separator: `/`, `.` or `-`.
+    sep: u8,
 }
 
 fn digits(b: &[u8], at: &mut usize, max: usize) -> Option<(u32, u8)> {
@@ -166,6 +168,7 @@ pub(crate) fn parse_header(s: &str) -> Option<Header> {
         pm,
         body,
         ios,
+        sep,
     })
 }
 
@@ -189,39 +192,68 @@ fn to_time(h: &Header, order: DateOrder) -> Option<LocalTime> {
         Some(false) if hour == 12 => hour = 0,
         _ => {}
     }
-    if hour == 24 {
+    // Some Android builds count hours 1–24: "24:05" is five past midnight
+    // of the next day.
+    let next_day = hour == 24;
+    if next_day {
         hour = 0;
     }
-    LocalTime::new(
+    let t = LocalTime::new(
         y,
         u8::try_from(m).ok()?,
         u8::try_from(d).ok()?,
         hour,
         h.minute,
         h.second.unwrap_or(0),
-    )
+    )?;
+    Some(if next_day {
+        LocalTime::from_unix(t.to_unix() + 86_400)
+    } else {
+        t
+    })
 }
 
-/// Decides the date order from all headers. Returns the order and whether
-/// it was assumed for lack of evidence.
-fn decide_order(headers: &[&Header], lang: Option<&str>, clock12: bool) -> (DateOrder, bool) {
+/// What decided the date order.
+struct OrderDecision {
+    order: DateOrder,
+    /// No date in the file settled it: it was guessed.
+    assumed: bool,
+    /// Evidence that contradicts the chosen order, for the export's issues.
+    conflict: Option<String>,
+}
+
+/// Decides the date order from all headers, recording whether it was
+/// assumed for lack of evidence and any contradicting evidence.
+fn decide_order(headers: &[&Header], lang: Option<&str>, clock12: bool) -> OrderDecision {
+    let decided = |order| OrderDecision {
+        order,
+        assumed: false,
+        conflict: None,
+    };
     if headers.iter().filter(|h| h.a_len == 4).count() * 2 > headers.len() {
-        return (DateOrder::Ymd, false);
+        return decided(DateOrder::Ymd);
     }
     let first_big = headers.iter().filter(|h| h.a > 12).count();
     let second_big = headers.iter().filter(|h| h.b > 12).count();
     match (first_big > 0, second_big > 0) {
-        (true, false) => return (DateOrder::Dmy, false),
-        (false, true) => return (DateOrder::Mdy, false),
+        (true, false) => return decided(DateOrder::Dmy),
+        (false, true) => return decided(DateOrder::Mdy),
         (true, true) => {
-            return (
-                if first_big >= second_big {
-                    DateOrder::Dmy
-                } else {
-                    DateOrder::Mdy
-                },
-                false,
-            )
+            // Dates that read only day-first and others only month-first: the
+            // file mixes formats (or was edited). Keep the majority, but say so.
+            let order = if first_big >= second_big {
+                DateOrder::Dmy
+            } else {
+                DateOrder::Mdy
+            };
+            return OrderDecision {
+                order,
+                assumed: true,
+                conflict: Some(format!(
+                    "date order conflict: {first_big} header(s) read only day-first, {second_big} only month-first; assumed {}",
+                    if order == DateOrder::Dmy { "day-first" } else { "month-first" }
+                )),
+            };
         }
         _ => {}
     }
@@ -244,23 +276,75 @@ fn decide_order(headers: &[&Header], lang: Option<&str>, clock12: bool) -> (Date
     };
     let (dmy, mdy) = (backwards(DateOrder::Dmy), backwards(DateOrder::Mdy));
     if dmy != mdy {
-        return (if dmy < mdy { DateOrder::Dmy } else { DateOrder::Mdy }, false);
+        return decided(if dmy < mdy { DateOrder::Dmy } else { DateOrder::Mdy });
     }
-    // Only the locale is left: US English writes month first with a
-    // two-digit year or a 12-hour clock; everyone else writes day first.
+    // Only conventions are left. Dotted dates are day-first wherever they are
+    // written (de, fi, tr, ru…). US English writes month first with a
+    // two-digit year or a 12-hour clock; an unknown language with a 12-hour
+    // clock is probably US too; everyone else writes day first.
+    let dotted = !headers.is_empty() && headers.iter().all(|h| h.sep == b'.');
     let two_digit_year = headers.iter().all(|h| h.c_len == 2);
-    let order = if lang.unwrap_or("en") == "en" && (clock12 || two_digit_year) {
-        DateOrder::Mdy
-    } else {
+    let order = if dotted {
         DateOrder::Dmy
+    } else {
+        match lang {
+            Some("en") if clock12 || two_digit_year => DateOrder::Mdy,
+            None if clock12 => DateOrder::Mdy,
+            _ => DateOrder::Dmy,
+        }
     };
-    (order, true)
+    OrderDecision {
+        order,
+        assumed: true,
+        conflict: None,
+    }
+}
+
+/// Where an Android body's author ends: at the first `": "`, unless a
+/// longer prefix ending at a later `": "` is a known author (`Dr: Who: hi`).
+fn android_split(first: &str, known: &HashSet<String>) -> Option<usize> {
+    let mut ends = first.match_indices(": ").map(|(i, _)| i).take(4);
+    let shortest = ends.next()?;
+    Some(ends.filter(|&i| known.contains(&first[..i])).last().unwrap_or(shortest))
+}
+
+/// Authors whose names hold `": "`, as the file shows them: the chat's name
+/// from the file name, and a longer prefix that every record starting with
+/// its first part continues with, in two records or more.
+fn android_known_authors<'a>(firsts: impl Iterator<Item = &'a str>, chat_name: Option<&str>) -> HashSet<String> {
+    let mut by_first: HashMap<&str, usize> = HashMap::new();
+    let mut by_longer: HashMap<&str, usize> = HashMap::new();
+    for f in firsts {
+        let mut ends = f.match_indices(": ").map(|(i, _)| i).take(4);
+        let Some(shortest) = ends.next() else { continue };
+        *by_first.entry(&f[..shortest]).or_default() += 1;
+        for i in ends {
+            *by_longer.entry(&f[..i]).or_default() += 1;
+        }
+    }
+    let mut known: HashSet<String> = by_longer
+        .iter()
+        .filter(|(l, n)| {
+            let short = l.split(": ").next().unwrap_or_default();
+            **n >= 2 && by_first.get(short) == Some(*n)
+        })
+        .map(|(l, _)| l.to_string())
+        .collect();
+    known.extend(chat_name.filter(|n| n.contains(": ")).map(str::to_string));
+    known
+}
+
+/// Whether a record is one line (continuation lines that are blank do not count).
+fn single_line(body: &[String]) -> bool {
+    body.iter().skip(1).all(|l| l.trim().is_empty())
 }
 
 struct RawLine {
     number: usize,
+    /// The line as written (without the BOM and a carriage return).
+    raw: String,
+    /// The normalised copy, for headers, phrases and links.
     text: String,
-    has_lrm: bool,
 }
 
 /// The chat name in an export's file name (`WhatsApp Chat with Ann.txt`,
@@ -316,11 +400,17 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
                 });
             }
         }
-        let has_lrm = line.text.contains('\u{200E}');
+        let mut raw = line.text;
+        if line.number == 1 && raw.starts_with('\u{FEFF}') {
+            raw.drain(..'\u{FEFF}'.len_utf8());
+        }
+        if raw.ends_with('\r') {
+            raw.pop();
+        }
         lines.push(RawLine {
             number: line.number,
-            text: text::normalize(&line.text),
-            has_lrm,
+            text: text::normalize(&raw),
+            raw,
         });
     }
     if bad_lines > 20 {
@@ -355,8 +445,10 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
     struct Rec {
         line: usize,
         header: Header,
+        /// Normalised body lines.
         body: Vec<String>,
-        has_lrm: bool,
+        /// The same lines as written.
+        raw: Vec<String>,
     }
     let mut recs: Vec<Rec> = Vec::new();
     for (l, h) in lines.into_iter().zip(headers) {
@@ -364,11 +456,14 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
             Some(h) => recs.push(Rec {
                 line: l.number,
                 body: vec![l.text[h.body..].to_string()],
+                raw: vec![l.raw[text::raw_offset(&l.raw, h.body)..].to_string()],
                 header: h,
-                has_lrm: l.has_lrm,
             }),
             None => match recs.last_mut() {
-                Some(r) => r.body.push(l.text),
+                Some(r) => {
+                    r.body.push(l.text);
+                    r.raw.push(l.raw);
+                }
                 None if l.text.trim().is_empty() => {}
                 None => errors.push(Issue {
                     file: source.into(),
@@ -386,7 +481,7 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
     let mut notices: Vec<Option<(usize, Notice)>> = Vec::with_capacity(recs.len());
     for r in &recs {
         let first = &r.body[0];
-        let n = if r.body.len() > 1 {
+        let n = if !single_line(&r.body) {
             None
         } else if ios {
             first
@@ -414,10 +509,35 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
     let lang = votes.first().map(|(l, _)| *l);
 
     let hdrs: Vec<&Header> = recs.iter().map(|r| &r.header).collect();
-    let (order, assumed) = decide_order(&hdrs, lang, clock12);
+    let OrderDecision {
+        order,
+        assumed,
+        conflict,
+    } = decide_order(&hdrs, lang, clock12);
+    if let Some(why) = conflict {
+        errors.push(Issue {
+            file: source.into(),
+            line: None,
+            message: why,
+        });
+    }
+
+    let known_authors = if ios {
+        HashSet::new()
+    } else {
+        android_known_authors(
+            recs.iter()
+                .zip(&notices)
+                .filter(|(_, n)| n.is_none())
+                .map(|(r, _)| r.body[0].as_str()),
+            file_lang_name.as_ref().map(|(_, n)| n.as_str()),
+        )
+    };
 
     // Authors of ordinary messages, to tell iOS pseudo-senders from people.
     let mut messages = Vec::with_capacity(recs.len());
+    // Each record's target list as written, to re-split once the participants are known.
+    let mut targets_raw: Vec<Option<String>> = Vec::with_capacity(recs.len());
     let mut group_from_ios: Option<String> = None;
     for (i, (r, notice)) in recs.into_iter().zip(notices).enumerate() {
         let timestamp = to_time(&r.header, order);
@@ -429,21 +549,31 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
             });
         }
         let mut body = r.body;
+        let mut raw_body = r.raw;
         let first = std::mem::take(&mut body[0]);
-        let (sender, first_text, notice) = if ios {
+        let raw_first = std::mem::take(&mut raw_body[0]);
+        let single = single_line(&body);
+        // The sender, the first line's text (normalised and as written), the notice.
+        let (sender, first_text, raw_text, notice) = if ios {
             let split = match &notice {
-                Some((i, _)) => Some((&first[..*i], &first[*i + 2..])),
-                None => first.split_once(": "),
+                Some((i, _)) => Some(*i),
+                None => first.find(": "),
             };
             let notice = notice.map(|(_, n)| n);
             match split {
-                Some((author, rest)) => {
+                Some(i) => {
+                    let (author, rest) = (&first[..i], &first[i + 2..]);
+                    let raw_rest = &raw_first[text::raw_offset(&raw_first, i + 2)..];
+                    // iOS writes a left-to-right mark right after the
+                    // pseudo-sender of its notices (and before attachment
+                    // markers): only that mark is the signal.
+                    let lrm = raw_rest.starts_with('\u{200E}');
+                    let raw_rest = raw_rest.strip_prefix('\u{200E}').unwrap_or(raw_rest).to_string();
                     // iOS prints notices under a pseudo-sender (the group or the
                     // actor); a body that reads as a notice, flagged with the
                     // LRM iOS writes or naming its own author, is one.
                     let is_notice = notice.as_ref().is_some_and(|n| {
-                        r.has_lrm
-                            || matches!(n.event, EventType::E2eNotice | EventType::MessageDeleted)
+                        lrm || matches!(n.event, EventType::E2eNotice | EventType::MessageDeleted)
                             || n.actor.as_deref() == Some(author)
                             || n.targets.iter().any(|t| t == author)
                             || group_from_ios.as_deref() == Some(author)
@@ -462,6 +592,7 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
                             (
                                 None,
                                 rest.to_string(),
+                                raw_rest,
                                 notice.map(|mut n| {
                                     if n.actor.is_none() {
                                         n.actor = Some(author.to_string());
@@ -470,41 +601,59 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
                                 }),
                             )
                         } else {
-                            (None, rest.to_string(), notice)
+                            (None, rest.to_string(), raw_rest, notice)
                         }
+                    } else if lrm && single && attachment_of(rest).0.is_none() && !rest.contains("://") {
+                        // A notice in a wording no table knows: a system
+                        // record without an event, never a message by the group.
+                        (None, rest.to_string(), raw_rest, None)
                     } else {
-                        (Some(author.to_string()), rest.to_string(), None)
+                        (Some(author.to_string()), rest.to_string(), raw_rest, None)
                     }
                 }
-                None => (None, first.clone(), notice),
+                None => (None, first.clone(), raw_first.clone(), notice),
             }
         } else if let Some((_, n)) = notice {
-            (None, first.clone(), Some(n))
+            (None, first.clone(), raw_first.clone(), Some(n))
         } else {
-            match first.split_once(": ") {
-                Some((author, rest)) => {
+            match android_split(&first, &known_authors) {
+                Some(i) => {
+                    let (author, rest) = (&first[..i], &first[i + 2..]);
+                    let raw_rest = raw_first[text::raw_offset(&raw_first, i + 2)..].to_string();
                     let deleted =
-                        phrases::match_notice(rest).filter(|n| n.event == EventType::MessageDeleted && body.len() == 1);
+                        phrases::match_notice(rest).filter(|n| n.event == EventType::MessageDeleted && single);
                     match deleted {
                         Some(mut n) => {
                             if n.actor.is_none() {
                                 n.actor = Some(author.to_string());
                             }
-                            (None, rest.to_string(), Some(n))
+                            (None, rest.to_string(), raw_rest, Some(n))
                         }
-                        None => (Some(author.to_string()), rest.to_string(), None),
+                        None => (Some(author.to_string()), rest.to_string(), raw_rest, None),
                     }
                 }
-                None => (None, first.clone(), None),
+                None => (None, first.clone(), raw_first.clone(), None),
             }
         };
         let n = i + 1;
         if sender.is_none() {
-            let text = std::iter::once(first_text)
-                .chain(body.into_iter().skip(1))
+            // A one-line notice keeps no trailing blank lines.
+            let keep = if single { 0 } else { body.len() };
+            let norm_text = std::iter::once(first_text)
+                .chain(body.into_iter().skip(1).take(keep))
                 .collect::<Vec<_>>()
                 .join("\n");
-            let links = links::extract(&text).into_iter().map(MessageLink::from).collect();
+            let text = std::iter::once(raw_text)
+                .chain(raw_body.into_iter().skip(1).take(keep))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let links = links::extract(&norm_text).into_iter().map(MessageLink::from).collect();
+            targets_raw.push(
+                notice
+                    .as_ref()
+                    .and_then(|n| n.targets_raw.clone())
+                    .filter(|_| notice.as_ref().is_some_and(|n| n.targets.len() > 1)),
+            );
             let event = notice.map(|n| Event {
                 kind: n.event,
                 actor: n.actor,
@@ -530,20 +679,30 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
         }
         let (attachment, first_text) = attachment_of(&first_text);
         let mut all: Vec<String> = Vec::with_capacity(body.len());
-        if !(attachment.is_some() && first_text.is_empty()) {
+        let mut raw_all: Vec<String> = Vec::with_capacity(body.len());
+        // A marker leaves no text on its line.
+        if attachment.is_none() {
             all.push(first_text);
+            raw_all.push(raw_text);
         }
         all.extend(body.into_iter().skip(1));
-        let mut text = all.join("\n");
+        raw_all.extend(raw_body.into_iter().skip(1));
+        let mut norm_text = all.join("\n");
+        let mut text = raw_all.join("\n");
         let mut edited = false;
         for (_, suffix) in phrases::EDITED {
-            if let Some(t) = text.strip_suffix(suffix) {
-                text = t.trim_end_matches(' ').to_string();
+            if let Some(t) = norm_text.strip_suffix(suffix) {
+                let cut = text::raw_offset(&text, t.len());
+                text.truncate(cut);
+                let kept = text.trim_end_matches(|c: char| c == ' ' || text::is_invisible(c)).len();
+                text.truncate(kept);
+                norm_text = t.trim_end_matches(' ').to_string();
                 edited = true;
                 break;
             }
         }
-        let links = links::extract(&text).into_iter().map(MessageLink::from).collect();
+        let links = links::extract(&norm_text).into_iter().map(MessageLink::from).collect();
+        targets_raw.push(None);
         messages.push(Message {
             n,
             line: r.line,
@@ -558,6 +717,17 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
             links,
             edited,
         });
+    }
+
+    // A list of targets split on "and" may have cut a participant's name
+    // ("Mum and Dad"): re-split it keeping the names seen as senders whole.
+    let senders: HashSet<String> = messages.iter().filter_map(|m| m.sender.clone()).collect();
+    if !senders.is_empty() {
+        for (m, raw) in messages.iter_mut().zip(&targets_raw) {
+            if let (Some(e), Some(raw)) = (m.event.as_mut(), raw) {
+                e.targets = phrases::split_targets_known(raw, |n| senders.contains(n));
+            }
+        }
     }
 
     // Group or one-to-one: notices about membership only happen in groups.
@@ -575,6 +745,7 @@ pub(crate) fn parse<R: BufRead>(reader: R, source: &str, names: &[&str]) -> Resu
                 EventType::GroupCreated
                     | EventType::MemberAdded
                     | EventType::MemberJoinedViaLink
+                    | EventType::MemberJoined
                     | EventType::MemberLeft
                     | EventType::MemberRemoved
                     | EventType::SubjectChanged

@@ -180,6 +180,29 @@ fn files_under(p: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
     Ok(())
 }
 
+/// Largest file `tantalum links` searches; a bigger one is an error, not an
+/// allocation of its whole size (link search keeps 9 bytes per byte).
+const MAX_LINKS_FILE: u64 = 64 << 20;
+
+/// A page or text file's bytes, `None` for a binary file (a NUL byte in the
+/// first 8 KiB), an error for a file over [`MAX_LINKS_FILE`].
+fn read_page(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_LINKS_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_LINKS_FILE {
+        return Err(io::Error::other(format!(
+            "larger than {} MiB: not searched",
+            MAX_LINKS_FILE >> 20
+        )));
+    }
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        return Ok(None);
+    }
+    Ok(Some(bytes))
+}
+
 /// Runs `tantalum links`.
 pub fn run_links(args: LinksArgs) -> Result<ExitCode> {
     let mut files = Vec::new();
@@ -193,8 +216,10 @@ pub fn run_links(args: LinksArgs) -> Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     for f in files {
-        let bytes = match std::fs::read(&f) {
-            Ok(b) => b,
+        let bytes = match read_page(&f) {
+            Ok(Some(b)) => b,
+            // Binary files (images, archives saved beside the pages) hold no text to search.
+            Ok(None) => continue,
             Err(e) => {
                 eprintln!("tantalum: {}: {e}", f.display());
                 failed = true;
