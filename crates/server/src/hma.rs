@@ -368,8 +368,8 @@ fn by_bank(rows: Vec<(String, u32, String)>) -> Value {
 
 // --------------------------------------------------------------- matching
 
-#[derive(Debug, Default, serde::Deserialize)]
-struct LookupParams {
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct LookupParams {
     signal: Option<String>,
     signal_type: Option<String>,
     banks: Option<String>,
@@ -399,7 +399,12 @@ fn url_disabled() -> HmaError {
     )
 }
 
-async fn raw_lookup(State(state): Shared, headers: HeaderMap, QueryParams(p): QueryParams<LookupParams>) -> HmaResult {
+#[utoipa::path(get, path = "/m/raw_lookup", tag = "hma", params(LookupParams), responses((status = 200, description = "Looks a hash up in the index, ignoring bank ratios and disabled content: `{'matches': [ids]}` or, with include_distance, `[{bank_content_id, distance}]` (distance as a string).")), security(("bearer" = ["match"])))]
+pub(crate) async fn raw_lookup(
+    State(state): Shared,
+    headers: HeaderMap,
+    QueryParams(p): QueryParams<LookupParams>,
+) -> HmaResult {
     state.authorize(&headers, Scope::Match, Access::Read)?;
     let Some(signal) = p.signal.clone() else {
         return Err(HmaError::missing("signal", json!({"signal_type": p.signal_type})));
@@ -426,7 +431,12 @@ async fn raw_lookup(State(state): Shared, headers: HeaderMap, QueryParams(p): Qu
     ok(json!({ "matches": matches }))
 }
 
-async fn lookup_get(State(state): Shared, headers: HeaderMap, QueryParams(p): QueryParams<LookupParams>) -> HmaResult {
+#[utoipa::path(get, path = "/m/lookup", tag = "hma", params(LookupParams), responses((status = 200, description = "Looks a hash up with bank ratios (seeded coinflip) and content enablement: `{bank: [{bank_content_id, distance}]}`.")), security(("bearer" = ["match"])))]
+pub(crate) async fn lookup_get(
+    State(state): Shared,
+    headers: HeaderMap,
+    QueryParams(p): QueryParams<LookupParams>,
+) -> HmaResult {
     state.authorize(&headers, Scope::Match, Access::Read)?;
     if p.url.is_some() {
         return Err(url_disabled());
@@ -566,7 +576,8 @@ fn hash_upload(
     Ok(out)
 }
 
-async fn lookup_post(
+#[utoipa::path(post, path = "/m/lookup", tag = "hma", params(LookupParams), responses((status = 200, description = "Hashes an upload (multipart field `photo` or `video`) and looks each signal up: `{signal_type: {bank: [...]}}`.")), security(("bearer" = ["match"])))]
+pub(crate) async fn lookup_post(
     State(state): Shared,
     headers: HeaderMap,
     QueryParams(p): QueryParams<LookupParams>,
@@ -614,7 +625,8 @@ fn parse_json(body: &Bytes) -> Result<Value, HmaError> {
         .map_err(|_| HmaError::bad("The browser (or proxy) sent a request that this server could not understand."))
 }
 
-async fn compare(State(state): Shared, headers: HeaderMap, body: Bytes) -> HmaResult {
+#[utoipa::path(post, path = "/m/compare", tag = "hma", responses((status = 200, description = "Compares pairs of hashes: `{signal_type: [match, {'distance': n}]}`.")), security(("bearer" = ["match"])))]
+pub(crate) async fn compare(State(state): Shared, headers: HeaderMap, body: Bytes) -> HmaResult {
     state.authorize(&headers, Scope::Match, Access::Read)?;
     require_json(&headers)?;
     let Value::Object(request) = parse_json(&body)? else {
@@ -651,12 +663,13 @@ async fn compare(State(state): Shared, headers: HeaderMap, body: Bytes) -> HmaRe
     ok(Value::Object(out))
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-struct StatusParams {
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct StatusParams {
     signal_type: Option<String>,
 }
 
-async fn index_status(
+#[utoipa::path(get, path = "/m/index/status", tag = "hma", params(StatusParams), responses((status = 200, description = "Index state per signal type: `{built_to, present, size}`.")), security(("bearer" = ["match"])))]
+pub(crate) async fn index_status(
     State(state): Shared,
     headers: HeaderMap,
     QueryParams(p): QueryParams<StatusParams>,
@@ -697,13 +710,18 @@ async fn index_status(
 
 // ---------------------------------------------------------------- hashing
 
-#[derive(Debug, Default, serde::Deserialize)]
-struct HashParams {
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct HashParams {
     url: Option<String>,
     types: Option<String>,
 }
 
-async fn hash_get(State(state): Shared, headers: HeaderMap, QueryParams(p): QueryParams<HashParams>) -> HmaResult {
+#[utoipa::path(get, path = "/h/hash", tag = "hma", params(HashParams), responses((status = 200, description = "Hashing by URL: disabled on this server (403).")), security(("bearer" = ["hash"])))]
+pub(crate) async fn hash_get(
+    State(state): Shared,
+    headers: HeaderMap,
+    QueryParams(p): QueryParams<HashParams>,
+) -> HmaResult {
     state.authorize(&headers, Scope::Hash, Access::Read)?;
     if p.url.is_none() {
         return Err(HmaError::missing("url", json!({})));
@@ -711,7 +729,8 @@ async fn hash_get(State(state): Shared, headers: HeaderMap, QueryParams(p): Quer
     Err(url_disabled())
 }
 
-async fn hash_post(
+#[utoipa::path(post, path = "/h/hash", tag = "hma", params(HashParams), responses((status = 200, description = "Hashes an upload (multipart field `photo` or `video`): `{'pdq': hex}` or `{'video_md5': hex}`.")), security(("bearer" = ["hash"])))]
+pub(crate) async fn hash_post(
     State(state): Shared,
     headers: HeaderMap,
     QueryParams(p): QueryParams<HashParams>,
@@ -727,7 +746,8 @@ async fn hash_post(
 
 // ---------------------------------------------------------------- curation
 
-async fn list_banks(State(state): Shared, headers: HeaderMap) -> HmaResult {
+#[utoipa::path(get, path = "/c/banks", tag = "hma", responses((status = 200, description = "Every bank: `[{matching_enabled_ratio, name}]`.")), security(("bearer" = ["curate"])))]
+pub(crate) async fn list_banks(State(state): Shared, headers: HeaderMap) -> HmaResult {
     state.authorize(&headers, Scope::Curate, Access::Read)?;
     let s = state.clone();
     let banks = blocking(move || {
@@ -749,7 +769,8 @@ fn ratio_of(body: &Value) -> f64 {
     }
 }
 
-async fn create_bank(State(state): Shared, headers: HeaderMap, body: Bytes) -> HmaResult {
+#[utoipa::path(post, path = "/c/banks", tag = "hma", responses((status = 200, description = "Creates a bank (`{name, enabled_ratio?, enabled?}`; names UPPER_WITH_UNDERSCORE): 201, or 403 when it exists.")), security(("bearer" = ["curate"])))]
+pub(crate) async fn create_bank(State(state): Shared, headers: HeaderMap, body: Bytes) -> HmaResult {
     let token = state.authorize(&headers, Scope::Curate, Access::Write)?;
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(name) = body.get("name").and_then(Value::as_str).map(str::to_string) else {
@@ -787,7 +808,8 @@ fn bank_exists(state: &AppState, name: &str) -> Result<bool, ApiError> {
     state.with_reader(|store| Ok(store.bank_settings(name)?.is_some()))
 }
 
-async fn get_bank(State(state): Shared, headers: HeaderMap, Path(name): Path<String>) -> HmaResult {
+#[utoipa::path(get, path = "/c/bank/{name}", tag = "hma", params(("name" = String, Path)), responses((status = 200, description = "One bank, or 404.")), security(("bearer" = ["curate"])))]
+pub(crate) async fn get_bank(State(state): Shared, headers: HeaderMap, Path(name): Path<String>) -> HmaResult {
     state.authorize(&headers, Scope::Curate, Access::Read)?;
     let s = state.clone();
     let bank = name.clone();
@@ -805,7 +827,13 @@ async fn get_bank(State(state): Shared, headers: HeaderMap, Path(name): Path<Str
     }
 }
 
-async fn update_bank(State(state): Shared, headers: HeaderMap, Path(name): Path<String>, body: Bytes) -> HmaResult {
+#[utoipa::path(put, path = "/c/bank/{name}", tag = "hma", params(("name" = String, Path)), responses((status = 200, description = "Renames a bank or sets its ratio (`{name?, enabled?, enabled_ratio?}`).")), security(("bearer" = ["curate"])))]
+pub(crate) async fn update_bank(
+    State(state): Shared,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> HmaResult {
     let token = state.authorize(&headers, Scope::Curate, Access::Write)?;
     let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
         return Err(HmaError::missing("body", Value::Null));
@@ -856,7 +884,8 @@ async fn update_bank(State(state): Shared, headers: HeaderMap, Path(name): Path<
     ok(result)
 }
 
-async fn delete_bank(State(state): Shared, headers: HeaderMap, Path(name): Path<String>) -> HmaResult {
+#[utoipa::path(delete, path = "/c/bank/{name}", tag = "hma", params(("name" = String, Path)), responses((status = 200, description = "Deletes a bank and its content; always `{'message': 'Done'}`.")), security(("bearer" = ["curate"])))]
+pub(crate) async fn delete_bank(State(state): Shared, headers: HeaderMap, Path(name): Path<String>) -> HmaResult {
     let token = state.authorize(&headers, Scope::Curate, Access::Write)?;
     let s = state.clone();
     let bank = name.clone();
@@ -962,15 +991,16 @@ fn add_content(
     Ok(id)
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-struct ContentParams {
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct ContentParams {
     url: Option<String>,
     include_signals: Option<String>,
     include_metadata: Option<String>,
     types: Option<String>,
 }
 
-async fn post_content(
+#[utoipa::path(post, path = "/c/bank/{name}/content", tag = "hma", params(("name" = String, Path), ContentParams), responses((status = 200, description = "Adds an upload (multipart `photo`/`video`, optional `metadata` JSON and `note`) as one content item: `{id, signals}`.")), security(("bearer" = ["curate"])))]
+pub(crate) async fn post_content(
     State(state): Shared,
     headers: HeaderMap,
     Path(name): Path<String>,
@@ -1027,7 +1057,13 @@ async fn post_content(
     ok(json!({"id": id, "signals": signals}))
 }
 
-async fn post_signal(State(state): Shared, headers: HeaderMap, Path(name): Path<String>, body: Bytes) -> HmaResult {
+#[utoipa::path(post, path = "/c/bank/{name}/signal", tag = "hma", params(("name" = String, Path)), responses((status = 200, description = "Adds hashes (`{signal_type: hash, ..., note?}`) as one content item: `{id, signals}`.")), security(("bearer" = ["curate"])))]
+pub(crate) async fn post_signal(
+    State(state): Shared,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> HmaResult {
     let token = state.authorize(&headers, Scope::Curate, Access::Write)?;
     require_json(&headers)?;
     let body = parse_json(&body)?;
@@ -1149,7 +1185,8 @@ fn full_metadata(m: &Option<Value>) -> Value {
     json!({"collab": null, "content_id": get("content_id"), "content_uri": get("content_uri"), "json": get("json")})
 }
 
-async fn get_content(
+#[utoipa::path(get, path = "/c/bank/{name}/content/{id}", tag = "hma", params(("name" = String, Path), ("id" = u32, Path), ContentParams), responses((status = 200, description = "One content item (include_signals, include_metadata).")), security(("bearer" = ["curate"])))]
+pub(crate) async fn get_content(
     State(state): Shared,
     headers: HeaderMap,
     Path((name, id)): Path<(String, u32)>,
@@ -1205,7 +1242,8 @@ async fn get_content(
     ok(out)
 }
 
-async fn put_content(
+#[utoipa::path(put, path = "/c/bank/{name}/content/{id}", tag = "hma", params(("name" = String, Path), ("id" = u32, Path)), responses((status = 200, description = "Sets a content item's note or disable_until_ts.")), security(("bearer" = ["curate"])))]
+pub(crate) async fn put_content(
     State(state): Shared,
     headers: HeaderMap,
     Path((name, id)): Path<(String, u32)>,
@@ -1303,7 +1341,12 @@ async fn put_content(
     ok(result)
 }
 
-async fn delete_content(State(state): Shared, headers: HeaderMap, Path((name, id)): Path<(String, u32)>) -> HmaResult {
+#[utoipa::path(delete, path = "/c/bank/{name}/content/{id}", tag = "hma", params(("name" = String, Path), ("id" = u32, Path)), responses((status = 200, description = "Deletes a content item: `{'deleted': 0|1}`.")), security(("bearer" = ["curate"])))]
+pub(crate) async fn delete_content(
+    State(state): Shared,
+    headers: HeaderMap,
+    Path((name, id)): Path<(String, u32)>,
+) -> HmaResult {
     let token = state.authorize(&headers, Scope::Curate, Access::Write)?;
     let s = state.clone();
     let deleted = blocking(move || {

@@ -505,10 +505,20 @@ async fn metrics_and_openapi_describe_the_service() {
     assert!(text.contains("tantalum_request_duration_seconds_bucket{route=\"/v1/match\""));
     assert!(text.contains("tantalum_index_entries 0") && text.contains("process_resident_memory_bytes"));
     let (_, doc) = s.call("GET", "/openapi.json", None, None).await;
-    for path in ["/v1/hash", "/v1/match", "/v1/banks/{name}/import", "/v1/entries/{id}"] {
+    for path in [
+        "/v1/hash",
+        "/v1/match",
+        "/v1/banks/{name}/import",
+        "/v1/entries/{id}",
+        "/m/raw_lookup",
+        "/m/lookup",
+        "/c/bank/{name}/content/{id}",
+        "/h/hash",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc["paths"]["/m/lookup"]["get"].is_object() && doc["paths"]["/m/lookup"]["post"].is_object());
 }
 
 mod never_panics {
