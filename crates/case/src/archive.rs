@@ -189,30 +189,29 @@ pub(crate) fn expand_file(
 ) -> Result<(), String> {
     let file = media::open_evidence(path).map_err(|e| format!("archive: cannot open: {e}"))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let budget = Budget::new(len, limits);
+    // A plain tar's members are on disk as they are: no bomb possible, so no expansion cap.
+    let budget = if format == Format::Tar {
+        Budget::unbounded(limits)
+    } else {
+        Budget::new(len, limits)
+    };
+    let level = Level {
+        sink,
+        container,
+        depth: 1,
+        budget: &budget,
+    };
     match format {
-        Format::Zip => expand_zip(
-            SharedFile {
+        Format::Zip => {
+            let shared = SharedFile {
                 file: Arc::new(file),
                 len,
                 pos: 0,
-            },
-            container,
-            limits,
-            sink,
-            1,
-            &budget,
-        ),
-        // A plain tar's members are on disk as they are: no bomb possible.
-        Format::Tar => expand_tar(
-            io::BufReader::with_capacity(1 << 20, file),
-            container,
-            limits,
-            sink,
-            1,
-            &Budget::unbounded(limits),
-        ),
-        Format::Gzip => expand_gzip(io::BufReader::new(file), len, container, limits, sink, 1, &budget),
+            };
+            expand_zip(shared, limits, &level)
+        }
+        Format::Tar => expand_tar(io::BufReader::with_capacity(1 << 20, file), limits, &level),
+        Format::Gzip => expand_gzip(io::BufReader::new(file), len, limits, &level),
         _ => Ok(()),
     }
 }
@@ -238,10 +237,16 @@ pub(crate) fn expand_bytes(
     depth: u32,
     budget: &Budget,
 ) -> Result<(), String> {
+    let level = Level {
+        sink,
+        container,
+        depth,
+        budget,
+    };
     match format {
-        Format::Zip => expand_zip(Cursor::new(bytes), container, limits, sink, depth, budget),
-        Format::Tar => expand_tar(bytes, container, limits, sink, depth, budget),
-        Format::Gzip => expand_gzip(bytes, bytes.len() as u64, container, limits, sink, depth, budget),
+        Format::Zip => expand_zip(Cursor::new(bytes), limits, &level),
+        Format::Tar => expand_tar(bytes, limits, &level),
+        Format::Gzip => expand_gzip(bytes, bytes.len() as u64, limits, &level),
         _ => Ok(()),
     }
 }
@@ -307,18 +312,10 @@ struct ZipListing {
 
 fn expand_zip<R: Read + Seek + Clone + Send + Sync>(
     reader: R,
-    container: &str,
     limits: &ArchiveLimits,
-    sink: &dyn Sink,
-    depth: u32,
-    budget: &Budget,
+    level: &Level<'_>,
 ) -> Result<(), String> {
-    let level = Level {
-        sink,
-        container,
-        depth,
-        budget,
-    };
+    let (sink, container, budget) = (level.sink, level.container, level.budget);
     let archive = zip::ZipArchive::new(reader).map_err(|e| format!("archive: not a readable ZIP: {e}"))?;
     let mut names = Names(HashSet::new());
     let mut listing = Vec::with_capacity(archive.len());
@@ -451,20 +448,8 @@ fn read_member(reader: &mut impl Read, declared: u64, limits: &ArchiveLimits) ->
 const TAR_BATCH_BYTES: u64 = 128 << 20;
 const TAR_BATCH_MEMBERS: usize = 256;
 
-fn expand_tar<R: Read>(
-    reader: R,
-    container: &str,
-    limits: &ArchiveLimits,
-    sink: &dyn Sink,
-    depth: u32,
-    budget: &Budget,
-) -> Result<(), String> {
-    let level = Level {
-        sink,
-        container,
-        depth,
-        budget,
-    };
+fn expand_tar<R: Read>(reader: R, limits: &ArchiveLimits, level: &Level<'_>) -> Result<(), String> {
+    let (sink, container, budget) = (level.sink, level.container, level.budget);
     let mut archive = tar::Archive::new(reader);
     let entries = archive
         .entries()
@@ -583,18 +568,10 @@ impl<R: Read> Read for Capped<R> {
 fn expand_gzip<R: Read>(
     reader: R,
     compressed_len: u64,
-    container: &str,
     limits: &ArchiveLimits,
-    sink: &dyn Sink,
-    depth: u32,
-    budget: &Budget,
+    level: &Level<'_>,
 ) -> Result<(), String> {
-    let level = Level {
-        sink,
-        container,
-        depth,
-        budget,
-    };
+    let (sink, container, depth, budget) = (level.sink, level.container, level.depth, level.budget);
     let cap = compressed_len
         .saturating_mul(limits.max_ratio)
         .max(16 << 20)
@@ -610,7 +587,7 @@ fn expand_gzip<R: Read>(
         .read_to_end(&mut head)
         .map_err(|e| format!("archive: gzip unreadable: {e}"))?;
     if media::sniff(&head) == Some(Format::Tar) {
-        return expand_tar(Cursor::new(head).chain(stream), container, limits, sink, depth, budget);
+        return expand_tar(Cursor::new(head).chain(stream), limits, level);
     }
     // A single compressed file: one member named as the file without `.gz`.
     let base = container.rsplit(['/', '!']).next().unwrap_or(container);

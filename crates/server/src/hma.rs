@@ -1047,14 +1047,7 @@ pub(crate) async fn post_content(
         Ok((id, valid))
     })
     .await?;
-    let signals: serde_json::Map<String, Value> = signals.into_iter().map(|(k, v)| (k, json!(v))).collect();
-    state.audit(
-        token,
-        "content.add",
-        &name,
-        json!({"id": id, "signals": signals, "api": "hma"}),
-    )?;
-    ok(json!({"id": id, "signals": signals}))
+    content_added(&state, token, &name, id, signals)
 }
 
 #[utoipa::path(post, path = "/c/bank/{name}/signal", tag = "hma", params(("name" = String, Path)), responses((status = 200, description = "Adds hashes (`{signal_type: hash, ..., note?}`) as one content item: `{id, signals}`.")), security(("bearer" = ["curate"])))]
@@ -1096,13 +1089,14 @@ pub(crate) async fn post_signal(
     let bank = name.clone();
     let sig = signals.clone();
     let id = blocking(move || add_content(&s, &bank, &sig, note, None)).await?;
+    content_added(&state, token, &name, id, signals)
+}
+
+/// Audits a content addition and answers as HMA does: `{id, signals}` with 200.
+fn content_added(state: &AppState, token: i64, bank: &str, id: u32, signals: Vec<(String, String)>) -> HmaResult {
     let signals: serde_json::Map<String, Value> = signals.into_iter().map(|(k, v)| (k, json!(v))).collect();
-    state.audit(
-        token,
-        "content.add",
-        &name,
-        json!({"id": id, "signals": signals, "api": "hma"}),
-    )?;
+    let detail = json!({"id": id, "signals": signals, "api": "hma"});
+    state.audit(token, "content.add", bank, detail)?;
     ok(json!({"id": id, "signals": signals}))
 }
 
