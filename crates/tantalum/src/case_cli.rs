@@ -98,8 +98,9 @@ impl case::Progress for Bar {
     }
 }
 
-fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+/// A files/s progress bar on stderr, hidden when stderr is not a terminal.
+pub(crate) fn progress_bar(total: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     if !std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
@@ -115,7 +116,8 @@ fn progress_bar() -> ProgressBar {
     bar
 }
 
-fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+/// The worker pool: `threads` workers, or one per core.
+pub(crate) fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
         pool = pool.num_threads(n.max(1));
@@ -161,7 +163,7 @@ pub fn run_scan(bank_dir: &Path, args: ScanArgs) -> Result<ExitCode> {
     }
     let mut case = open_case(&args.case, true)?;
     case::install_interrupt_handler();
-    let bar = progress_bar();
+    let bar = progress_bar(0);
     let summary =
         pool(args.threads)?.install(|| case::scan(&mut case, Some(bank_dir), &args.paths, &options, &Bar(bar.clone())));
     bar.finish_and_clear();
@@ -285,7 +287,7 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
         label: Some("Exhibit DEMO-1 (synthetic phone dump)".into()),
         ..Default::default()
     };
-    let bar = progress_bar();
+    let bar = progress_bar(0);
     let summary = case::scan(
         &mut case,
         Some(&bank_dir),

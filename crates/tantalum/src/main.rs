@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use case::walk::{self, Entry};
@@ -154,11 +154,7 @@ fn main() -> ExitCode {
 }
 
 fn run_hash(args: HashArgs) -> Result<ExitCode> {
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = args.threads {
-        pool = pool.num_threads(n.max(1));
-    }
-    let pool = pool.build().context("starting worker threads")?;
+    let pool = case_cli::pool(args.threads)?;
     if args.vpdq_seconds < 0.0 || !args.vpdq_seconds.is_finite() {
         anyhow::bail!("--vpdq-seconds must be 0 or more");
     }
@@ -178,7 +174,7 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
     };
     let started = Instant::now();
     let entries = pool.install(|| walk::walk(&args.paths));
-    let progress = progress_bar(entries.len() as u64);
+    let progress = case_cli::progress_bar(entries.len() as u64);
 
     let (tx, rx) = mpsc::sync_channel::<(usize, HashRecord)>(256);
     let mut printer = if args.json {
@@ -317,21 +313,4 @@ fn write_in_order(
         }
     })?;
     Ok(summary)
-}
-
-fn progress_bar(total: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} files  {rate}  eta {eta}")
-        .expect("valid template")
-        .with_key(
-            "rate",
-            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.1} files/s", state.per_sec());
-            },
-        );
-    bar.set_style(style);
-    bar
 }
