@@ -163,6 +163,25 @@ impl Matcher {
         self.pdq.len()
     }
 
+    /// Whether the PDQ index has gathered enough changes to be worth
+    /// compacting. [`Matcher::apply`] never compacts: a service builds the
+    /// compacted index with [`Matcher::compacted_pdq`] while lookups go on,
+    /// then swaps it in with [`Matcher::replace_pdq`].
+    pub fn pdq_needs_compaction(&self) -> bool {
+        self.pdq.needs_compaction()
+    }
+
+    /// The PDQ index with its pending changes folded in (reads only).
+    pub fn compacted_pdq(&self) -> HammingIndex {
+        self.pdq.compacted()
+    }
+
+    /// Puts in an index made by [`Matcher::compacted_pdq`]; valid only when
+    /// no change was applied in between.
+    pub fn replace_pdq(&mut self, index: HammingIndex) {
+        self.pdq = index;
+    }
+
     /// The banks selected, by name.
     pub fn banks(&self) -> impl Iterator<Item = &BankInfo> {
         self.banks.values()

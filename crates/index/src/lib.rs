@@ -69,8 +69,9 @@ pub enum IndexError {
     },
 }
 
-/// Above this many pending additions, [`HammingIndex::add`] folds them into
-/// the base on its own (a delta is scanned linearly on every query).
+/// Above this many pending additions or removals an index asks to be
+/// compacted ([`HammingIndex::needs_compaction`]): the delta is scanned
+/// linearly on every query and tombstones are checked on every hit.
 pub const DELTA_MERGE_AT: usize = 65_536;
 
 /// An exact Hamming range-search index with cheap additions and removals.
@@ -125,13 +126,18 @@ impl HammingIndex {
     }
 
     /// Adds an entry; it is searchable at once. An id that is already live
-    /// must be removed first.
+    /// must be removed first. Never compacts by itself: a rebuild of a large
+    /// base takes seconds, which a caller serving lookups does off its lock
+    /// ([`HammingIndex::compacted`], then swap) when
+    /// [`HammingIndex::needs_compaction`] says so.
     pub fn add(&mut self, hash: &[u8; 32], id: u32) {
         self.delta_slot.insert(id, self.delta.len());
         self.delta.push((bits::from_bytes(hash), id));
-        if self.delta.len() >= DELTA_MERGE_AT {
-            self.compact();
-        }
+    }
+
+    /// Whether enough changes are pending that searches pay for them.
+    pub fn needs_compaction(&self) -> bool {
+        self.delta.len() >= DELTA_MERGE_AT || self.removed.len() >= DELTA_MERGE_AT
     }
 
     /// Removes the entry with this id, wherever it is.
@@ -150,6 +156,12 @@ impl HammingIndex {
         if self.delta.is_empty() && self.removed.is_empty() {
             return;
         }
+        *self = self.compacted();
+    }
+
+    /// A copy with additions and removals folded into a new base, built
+    /// while `self` goes on answering searches (it only reads `self`).
+    pub fn compacted(&self) -> HammingIndex {
         let mut hashes = buf::huge_zeroed::<Bits>(self.base.len() + self.delta.len());
         hashes.clear();
         let mut ids = Vec::with_capacity(hashes.capacity());
@@ -159,11 +171,11 @@ impl HammingIndex {
                 ids.push(*id);
             }
         }
-        for (h, id) in self.delta.drain(..) {
-            hashes.push(h);
-            ids.push(id);
+        for (h, id) in &self.delta {
+            hashes.push(*h);
+            ids.push(*id);
         }
-        *self = Self::from_segment(Segment::build(hashes, ids));
+        Self::from_segment(Segment::build(hashes, ids))
     }
 
     /// Every live entry within `radius` of `query`, into `out` (cleared first),

@@ -150,6 +150,13 @@ proptest! {
                 index.compact();
                 check(&index, &live, &qs, &[31]);
             }
+            if round == 2 {
+                // A compacted copy answers alike, and the original still does.
+                let copy = index.compacted();
+                prop_assert_eq!(copy.len(), live.len());
+                check(&copy, &live, &qs, &[0, 31]);
+                check(&index, &live, &qs, &[31]);
+            }
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("test.idx");

@@ -148,6 +148,7 @@ pub struct AppState {
     cursor: Mutex<ChangeCursor>,
     last_sync: Mutex<Instant>,
     changes_applied: AtomicU64,
+    compactions: AtomicU64,
     service: Mutex<ServiceDb>,
     tokens: Mutex<TokenCache>,
     hashers: Mutex<Vec<pdq::Hasher>>,
@@ -183,6 +184,7 @@ impl AppState {
             cursor: Mutex::new(cursor),
             last_sync: Mutex::new(Instant::now()),
             changes_applied: AtomicU64::new(0),
+            compactions: AtomicU64::new(0),
             service: Mutex::new(service),
             tokens: Mutex::new(TokenCache { tokens: HashMap::new() }),
             hashers: Mutex::new(Vec::new()),
@@ -290,6 +292,28 @@ impl AppState {
             *cursor = next;
             self.changes_applied.fetch_add(changes.len() as u64, Ordering::Relaxed);
         }
+        // Compaction rebuilds the whole base (seconds at 10 M): built under
+        // the read lock, so lookups go on, and swapped in under the write
+        // lock in a moment. Holding the cursor lock keeps every other change
+        // out meanwhile, so the copy cannot miss one.
+        let needs = self.matcher.read().map(|m| m.pdq_needs_compaction()).unwrap_or(false);
+        if needs {
+            let started = Instant::now();
+            let compacted = self
+                .matcher
+                .read()
+                .map_err(|_| "matcher lock poisoned")?
+                .compacted_pdq();
+            self.matcher
+                .write()
+                .map_err(|_| "matcher lock poisoned")?
+                .replace_pdq(compacted);
+            self.compactions.fetch_add(1, Ordering::Relaxed);
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "info", "msg": "index compacted", "seconds": started.elapsed().as_secs_f64()})
+            );
+        }
         if let Ok(mut last) = self.last_sync.lock() {
             *last = Instant::now();
         }
@@ -315,6 +339,7 @@ impl AppState {
             "cursor": cursor,
             "seconds_since_sync": self.index_age().as_secs_f64(),
             "changes_applied": self.changes_applied.load(Ordering::Relaxed),
+            "compactions": self.compactions.load(Ordering::Relaxed),
             "uptime_seconds": self.started.elapsed().as_secs(),
             "ready": self.is_ready(),
         })
