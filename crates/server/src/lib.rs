@@ -12,6 +12,7 @@
 //! `--open-read`); every curate and admin action goes into a hash-chained
 //! audit log; uploads are hashed and dropped, never stored.
 
+pub mod fetch;
 pub mod hma;
 mod metrics;
 mod openapi;
@@ -29,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+pub use fetch::{FetchPolicy, HostPattern};
 pub use service_db::{AuditRecord, Scope, ServiceDb, TokenInfo};
 pub use state::{ApiError, AppState, ServeOptions};
 
