@@ -167,7 +167,7 @@ fn serve_one(
 }
 
 struct Service {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     router: axum::Router,
     admin: String,
 }
@@ -198,7 +198,7 @@ fn service_with(fetch: FetchPolicy) -> Service {
     };
     let state = Arc::new(AppState::open(dir.path(), options).unwrap());
     Service {
-        _dir: dir,
+        dir,
         router: server::router(state),
         admin,
     }
@@ -381,6 +381,11 @@ async fn urls_are_added_to_banks_and_looked_up() {
     assert_eq!(content["note"], "fetched in a test");
     assert_eq!(content["metadata"]["content_id"], "c-1");
     assert_eq!(content["signals"]["pdq"], pdq.as_str());
+    // The audit log says where the content came from.
+    let records = ServiceDb::open(s.dir.path()).unwrap().audit_records().unwrap();
+    let add = records.iter().find(|r| r.action == "content.add").unwrap();
+    let detail: Value = serde_json::from_str(&add.detail).unwrap();
+    assert_eq!(detail["url"], origin.url("/photo.jpg"));
 
     let hit = json!([{"bank_content_id": id, "distance": "0"}]);
     let (status, found) = s.get(&format!("/m/lookup?url={url}")).await;
