@@ -9,14 +9,20 @@
 pub mod formats;
 mod matcher;
 mod model;
+mod pg;
+mod sqlite;
 mod store;
+#[doc(hidden)]
+pub mod testing;
 
 use std::path::Path;
 
 pub use formats::{Format, LineError, ReadOptions};
 pub use matcher::{MatchHit, MatchOptions, Matcher, Query};
 pub use model::{BankInfo, BankKind, Entry, NewEntry, Signal};
-pub use store::{BankOptions, Change, ChangeCursor, ImportReport, Store, MAX_REPORTED_ERRORS};
+pub use store::{
+    BankOptions, Change, ChangeCursor, ChangeListener, ImportReport, Location, Store, MAX_REPORTED_ERRORS,
+};
 
 /// What can go wrong with banks.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +43,14 @@ pub enum BankError {
         /// What happened.
         source: rusqlite::Error,
     },
+    /// The PostgreSQL store refused or could not be reached.
+    #[error("{location}: {message}")]
+    Postgres {
+        /// The connection string, password hidden.
+        location: String,
+        /// What happened, with the server's own message.
+        message: String,
+    },
     /// No bank of that name.
     #[error("no bank named {0:?}")]
     NoSuchBank(String),
@@ -56,6 +70,23 @@ impl BankError {
         BankError::Io {
             path: path.display().to_string(),
             source,
+        }
+    }
+    pub(crate) fn pg(url: &str, e: postgres::Error) -> Self {
+        use std::error::Error as _;
+        let message = match e.as_db_error() {
+            Some(db) => match db.detail() {
+                Some(detail) => format!("database error: {} ({detail})", db.message()),
+                None => format!("database error: {}", db.message()),
+            },
+            None => match e.source() {
+                Some(source) => format!("{e}: {source}"),
+                None => e.to_string(),
+            },
+        };
+        BankError::Postgres {
+            location: pg::redact(url),
+            message,
         }
     }
     pub(crate) fn db(path: &Path, source: rusqlite::Error) -> Self {

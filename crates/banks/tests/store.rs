@@ -1,14 +1,63 @@
 //! The store and matching: all-or-nothing imports, duplicates, per-bank
-//! distances, quality floors, suppressing banks, dihedral matching.
+//! distances, quality floors, suppressing banks, dihedral matching, the
+//! change feed. Every test runs on both backends: the embedded store and
+//! PostgreSQL (when `TANTALUM_TEST_POSTGRES` names a server).
 
 use std::io::Cursor;
 
 use banks::formats;
-use banks::{BankKind, BankOptions, Format, MatchOptions, Matcher, Query, ReadOptions, Store};
+use banks::testing::TestDatabase;
+use banks::{BankKind, BankOptions, Format, Location, MatchOptions, Matcher, Query, ReadOptions, Store};
 
 const PDQ_A: &str = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22";
 const PDQ_A_ROT90: &str = "f0a10efd51c83d429053d48d0fffbc52e34e0e17ada956a9d29685211ea9e58f";
 const MD5: &str = "900150983cd24fb0d6963f7d28e17f72";
+
+/// A place for a store: a temporary directory or a fresh PostgreSQL database.
+enum Fixture {
+    Sqlite(tempfile::TempDir),
+    Postgres(TestDatabase),
+}
+
+impl Fixture {
+    fn location(&self) -> Location {
+        match self {
+            Fixture::Sqlite(dir) => Location::Dir(dir.path().to_path_buf()),
+            Fixture::Postgres(db) => Location::Postgres(db.url.clone()),
+        }
+    }
+
+    fn open(&self) -> Store {
+        Store::open_at(&self.location()).unwrap()
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(&super::Fixture::Sqlite(tempfile::tempdir().unwrap()));
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            #[cfg_attr(not(postgres_tests), ignore = "set TANTALUM_TEST_POSTGRES to run")]
+            fn $name() {
+                super::$name(&super::Fixture::Postgres(banks::testing::TestDatabase::create(stringify!($name))));
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    imports_apply_whole_or_not_at_all,
+    entries_survive_reopening_and_export_unchanged,
+    matching_rules,
+    a_suppressing_bank_removes_the_other_hits,
+    withdrawn_entries_are_marked_removed_and_no_longer_match,
+    a_live_matcher_follows_the_change_feed_without_reloading,
+);
 
 fn import(store: &mut Store, bank: &str, text: &str) -> banks::ImportReport {
     let entries = formats::read(
@@ -35,10 +84,8 @@ fn pdq_query(hash: pdq::Hash256, quality: Option<u8>) -> Query {
     }
 }
 
-#[test]
-fn imports_apply_whole_or_not_at_all() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+fn imports_apply_whole_or_not_at_all(fx: &Fixture) {
+    let mut store = fx.open();
     store.create_bank("ncmec", &BankOptions::default()).unwrap();
     let report = import(&mut store, "ncmec", &format!("pdq {PDQ_A}\n{MD5}\n{MD5}\n"));
     assert!(report.applied);
@@ -61,16 +108,14 @@ fn imports_apply_whole_or_not_at_all() {
     assert!(store.banks().unwrap().is_empty());
 }
 
-#[test]
-fn entries_survive_reopening_and_export_unchanged() {
-    let dir = tempfile::tempdir().unwrap();
+fn entries_survive_reopening_and_export_unchanged(fx: &Fixture) {
     let text = format!("id,pdq,category\nx1,{PDQ_A},ncmec:A1\n");
     {
-        let mut store = Store::open(dir.path()).unwrap();
+        let mut store = fx.open();
         store.create_bank("list", &BankOptions::default()).unwrap();
         assert!(import(&mut store, "list", &text).applied);
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = fx.open();
     let mut out = Vec::new();
     {
         let mut w = formats::writer(Format::Csv, Box::new(&mut out));
@@ -87,10 +132,8 @@ fn entries_survive_reopening_and_export_unchanged() {
     assert_eq!(String::from_utf8(out).unwrap(), text);
 }
 
-#[test]
-fn matching_rules() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+fn matching_rules(fx: &Fixture) {
+    let mut store = fx.open();
     store
         .create_bank(
             "strict",
@@ -169,10 +212,8 @@ fn matching_rules() {
     assert_eq!(run(&q, &MatchOptions::default(), &mut scratch).len(), 2);
 }
 
-#[test]
-fn a_suppressing_bank_removes_the_other_hits() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+fn a_suppressing_bank_removes_the_other_hits(fx: &Fixture) {
+    let mut store = fx.open();
     store.create_bank("list", &BankOptions::default()).unwrap();
     store
         .create_bank(
@@ -220,10 +261,8 @@ fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-#[test]
-fn withdrawn_entries_are_marked_removed_and_no_longer_match() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+fn withdrawn_entries_are_marked_removed_and_no_longer_match(fx: &Fixture) {
+    let mut store = fx.open();
     store.create_bank("ncmec", &BankOptions::default()).unwrap();
     let feed = format!(
         "<queryResult><images><image><id>a</id><member id=\"9\">M</member><fingerprints><pdq>{PDQ_A}</pdq></fingerprints></image></images></queryResult>"
@@ -267,10 +306,8 @@ fn found(matcher: &Matcher, store: &Store, hash: pdq::Hash256) -> Vec<(String, u
         .collect()
 }
 
-#[test]
-fn a_live_matcher_follows_the_change_feed_without_reloading() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
+fn a_live_matcher_follows_the_change_feed_without_reloading(fx: &Fixture) {
+    let mut store = fx.open();
     store.create_bank("one", &BankOptions::default()).unwrap();
     import(&mut store, "one", &format!("pdq {PDQ_A}\n"));
     let mut live = Matcher::load(&store, &[]).unwrap();

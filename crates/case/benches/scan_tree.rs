@@ -109,7 +109,7 @@ fn main() {
             .install(|| {
                 case::scan(
                     &mut case,
-                    Some(&bank),
+                    Some(&banks::Location::Dir(bank.clone())),
                     std::slice::from_ref(&root),
                     &Default::default(),
                     &(),

@@ -160,7 +160,7 @@ struct Ctx<'a> {
     media: media::AnalyzeOptions,
     vpdq: vpdq::HashOptions,
     matcher: Option<&'a Matcher>,
-    bank_dir: Option<&'a Path>,
+    bank_store: Option<&'a banks::Location>,
     tmp_dir: PathBuf,
     ffmpeg: bool,
     workers: Mutex<Vec<Worker>>,
@@ -178,18 +178,18 @@ struct SourceWork {
     done: HashSet<String>,
 }
 
-/// Scans `roots` into the case, matching against the banks in `bank_dir`
-/// (none: hashes only).
+/// Scans `roots` into the case, matching against the banks in the store
+/// at `banks_at` (none, or no store there: hashes only).
 pub fn scan(
     case: &mut CaseStore,
-    bank_dir: Option<&Path>,
+    banks_at: Option<&banks::Location>,
     roots: &[PathBuf],
     options: &ScanOptions,
     progress: &dyn Progress,
 ) -> Result<ScanSummary, CaseError> {
     let started = Instant::now();
-    let bank_store = match bank_dir {
-        Some(dir) if dir.join("banks.sqlite").exists() => Some(banks::Store::open(dir)?),
+    let bank_store = match banks_at {
+        Some(location) if location.exists() => Some(banks::Store::open_at(location)?),
         _ => None,
     };
     if bank_store.is_none() && !options.banks.is_empty() {
@@ -277,7 +277,7 @@ pub fn scan(
             ..Default::default()
         },
         matcher: matcher.as_ref(),
-        bank_dir: bank_store.as_ref().map(|s| s.dir()),
+        bank_store: bank_store.as_ref().map(|s| s.location()),
         tmp_dir,
         ffmpeg: vpdq::ffmpeg_available(),
         workers: Mutex::new(Vec::new()),
@@ -472,7 +472,7 @@ impl<'c, 'a> SourceSink<'c, 'a> {
         let taken = self.ctx.workers.lock().map(|mut w| w.pop()).unwrap_or(None);
         let mut worker = taken.unwrap_or_else(|| Worker {
             hasher: pdq::Hasher::new(),
-            banks: self.ctx.bank_dir.and_then(|d| banks::Store::open_reader(d).ok()),
+            banks: self.ctx.bank_store.and_then(|at| banks::Store::open_reader_at(at).ok()),
             scratch: index::Scratch::default(),
         });
         let out = f(&mut worker);

@@ -64,7 +64,14 @@ fn main() {
             ..Default::default()
         };
         let paths: Vec<PathBuf> = dev.exports.iter().map(|e| op.join(e)).collect();
-        let s = network::import_chats(&mut case, Some(&banks_dir), &paths, &options, &()).expect("import");
+        let s = network::import_chats(
+            &mut case,
+            Some(&banks::Location::Dir(banks_dir.clone())),
+            &paths,
+            &options,
+            &(),
+        )
+        .expect("import");
         records += s.records;
         scanned += s.scan.recorded;
     }

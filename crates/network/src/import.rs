@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use case::{CaseStore, ScanOptions, ScanSummary};
 use rusqlite::params;
@@ -70,7 +70,7 @@ fn e164(s: &str) -> Option<String> {
 /// scanning their media first, then rebuilds the network tables.
 pub fn import_chats(
     case: &mut CaseStore,
-    bank_dir: Option<&Path>,
+    banks_at: Option<&banks::Location>,
     paths: &[PathBuf],
     options: &ImportOptions,
     progress: &dyn case::Progress,
@@ -99,7 +99,7 @@ pub fn import_chats(
         label: options.label.clone(),
         ..Default::default()
     };
-    let scan = case::scan(case, bank_dir, &absolute, &scan_options, progress)?;
+    let scan = case::scan(case, banks_at, &absolute, &scan_options, progress)?;
     let db = case.connection();
     ensure_schema(db)?;
     let files = file_index(db)?;
@@ -206,7 +206,7 @@ pub fn import_chats(
             return Err(e);
         }
     }
-    name_items(db, bank_dir, &matched_entries)?;
+    name_items(db, banks_at, &matched_entries)?;
     let r = resolve(case)?;
     persist(case.connection(), &r)?;
     summary.groups = r.groups.len();
@@ -220,11 +220,11 @@ pub fn import_chats(
 /// Remembers the lists' own ids of matched entries, so items are named as the list names them.
 fn name_items(
     db: &rusqlite::Connection,
-    bank_dir: Option<&Path>,
+    banks_at: Option<&banks::Location>,
     entries: &BTreeSet<(String, u32)>,
 ) -> Result<(), Error> {
-    let store = match bank_dir {
-        Some(dir) if dir.join("banks.sqlite").exists() && !entries.is_empty() => banks::Store::open_reader(dir)?,
+    let store = match banks_at {
+        Some(at) if at.exists() && !entries.is_empty() => banks::Store::open_reader_at(at)?,
         _ => return Ok(()),
     };
     for (bank, id) in entries {

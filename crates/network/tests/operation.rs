@@ -61,7 +61,14 @@ fn build_spec(spec: &OpSpec, order: &[usize], give_offset_of: &[usize]) -> Built
             ..Default::default()
         };
         let paths: Vec<PathBuf> = dev.exports.iter().map(|e| op.join(e)).collect();
-        let s = import_chats(&mut case, Some(&banks), &paths, &options, &()).unwrap();
+        let s = import_chats(
+            &mut case,
+            Some(&banks::Location::Dir(banks.clone())),
+            &paths,
+            &options,
+            &(),
+        )
+        .unwrap();
         assert_eq!(s.attachments_missing, 0, "{s:?}");
     }
     import_pages(&mut case, &[op.join("pages/forum-invites.html")]).unwrap();

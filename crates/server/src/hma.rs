@@ -29,12 +29,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use banks::Query;
-use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha512};
 
 use crate::fetch::{self, FetchError};
-use crate::service_db::Scope;
+use crate::service_db::{ContentRecord, Scope};
 use crate::state::{Access, ApiError, AppState, Hit};
 use crate::v1::{add_entries, blocking, EntryIn};
 
@@ -263,27 +262,11 @@ fn now() -> i64 {
 }
 
 fn bank_ratio(state: &AppState, bank: &str) -> Result<f64, ApiError> {
-    state.with_service(|db| {
-        db.db
-            .query_row("SELECT enabled_ratio FROM hma_banks WHERE name = ?1", [bank], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map(|r| r.unwrap_or(1.0))
-            .map_err(|e| ApiError::internal(db.err(e)))
-    })
+    state.with_service(|db| Ok(db.hma_bank_ratio(bank).map_err(ApiError::internal)?.unwrap_or(1.0)))
 }
 
 fn set_bank_ratio(state: &AppState, bank: &str, ratio: f64) -> Result<(), ApiError> {
-    state.with_service(|db| {
-        db.db
-            .execute(
-                "INSERT OR REPLACE INTO hma_banks (name, enabled_ratio) VALUES (?1, ?2)",
-                params![bank, ratio],
-            )
-            .map(drop)
-            .map_err(|e| ApiError::internal(db.err(e)))
-    })
+    state.with_service(|db| db.set_hma_bank_ratio(bank, ratio).map_err(ApiError::internal))
 }
 
 fn bank_json(name: &str, ratio: f64) -> Value {
@@ -293,24 +276,9 @@ fn bank_json(name: &str, ratio: f64) -> Value {
 /// The content an entry belongs to, and whether that content is enabled now.
 fn content_of(state: &AppState, entry: u32) -> Result<(u32, bool), ApiError> {
     state.with_service(|db| {
-        let content: u32 = db
-            .db
-            .query_row("SELECT content FROM hma_signals WHERE entry = ?1", [entry], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| ApiError::internal(db.err(e)))?
-            .unwrap_or(entry);
-        let disable: i64 = db
-            .db
-            .query_row(
-                "SELECT disable_until_ts FROM hma_content WHERE id = ?1",
-                [content],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| ApiError::internal(db.err(e)))?
-            .unwrap_or(1);
+        let (content, disable) = db.content_of_entry(entry).map_err(ApiError::internal)?;
+        let content = content.unwrap_or(entry);
+        let disable = disable.unwrap_or(1);
         let enabled = match disable {
             0 => false,
             1 => true,
@@ -934,16 +902,7 @@ pub(crate) async fn update_bank(
                     return Ok(Err(HmaError::msg(StatusCode::FORBIDDEN, "Bank name already exists")));
                 }
                 s.with_writer(|store| Ok(store.rename_bank(&current, new)?))?;
-                s.with_service(|db| {
-                    db.db
-                        .execute("DELETE FROM hma_banks WHERE name = ?1", [&current])
-                        .and_then(|_| {
-                            db.db
-                                .execute("UPDATE hma_content SET bank = ?2 WHERE bank = ?1", [&current, new])
-                        })
-                        .map(drop)
-                        .map_err(|e| ApiError::internal(db.err(e)))
-                })?;
+                s.with_service(|db| db.rename_hma_bank(&current, new).map_err(ApiError::internal))?;
                 current = new.to_string();
             }
         }
@@ -973,13 +932,7 @@ pub(crate) async fn delete_bank(State(state): Shared, headers: HeaderMap, Path(n
             return Ok(false);
         }
         s.with_writer(|store| Ok(store.remove_bank(&bank)?))?;
-        s.with_service(|db| {
-            db.db
-                .execute("DELETE FROM hma_banks WHERE name = ?1", [&bank])
-                .and_then(|_| db.db.execute("DELETE FROM hma_content WHERE bank = ?1", [&bank]))
-                .map(drop)
-                .map_err(|e| ApiError::internal(db.err(e)))
-        })?;
+        s.with_service(|db| db.forget_hma_bank(&bank).map_err(ApiError::internal))?;
         Ok(true)
     })
     .await?;
@@ -1044,29 +997,15 @@ fn add_content(
         return Err(ApiError::internal("no entry was created"));
     };
     let signals_json: serde_json::Map<String, Value> = signals.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-    state.with_service(|db| {
-        let run = || -> rusqlite::Result<()> {
-            db.db.execute(
-                "INSERT OR REPLACE INTO hma_content (id, bank, note, disable_until_ts, metadata, signals)
-                 VALUES (?1, ?2, ?3, 1, ?4, ?5)",
-                params![
-                    id,
-                    bank,
-                    note,
-                    metadata.map(|m| m.to_string()),
-                    Value::Object(signals_json).to_string()
-                ],
-            )?;
-            for entry in &added.ids {
-                db.db.execute(
-                    "INSERT OR REPLACE INTO hma_signals (entry, content) VALUES (?1, ?2)",
-                    params![entry, id],
-                )?;
-            }
-            Ok(())
-        };
-        run().map_err(|e| ApiError::internal(db.err(e)))
-    })?;
+    let record = ContentRecord {
+        id,
+        bank: bank.to_string(),
+        note: note.map(|n| n.to_string()),
+        disable_until_ts: 1,
+        metadata: metadata.map(|m| m.to_string()),
+        signals: Value::Object(signals_json).to_string(),
+    };
+    state.with_service(|db| db.put_content(&record, &added.ids).map_err(ApiError::internal))?;
     Ok(id)
 }
 
@@ -1235,24 +1174,7 @@ struct Content {
 }
 
 fn load_content(state: &AppState, id: u32) -> Result<Option<Content>, ApiError> {
-    let row = state.with_service(|db| {
-        db.db
-            .query_row(
-                "SELECT bank, note, disable_until_ts, metadata, signals FROM hma_content WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                },
-            )
-            .optional()
-            .map_err(|e| ApiError::internal(db.err(e)))
-    })?;
+    let row = state.with_service(|db| db.content(id).map_err(ApiError::internal))?;
     // The entry itself: it says whether the content is still live and which bank holds it now.
     let entry = state.with_reader(|store| Ok(store.entry(id)?))?;
     let Some(entry) = entry else { return Ok(None) };
@@ -1261,13 +1183,13 @@ fn load_content(state: &AppState, id: u32) -> Result<Option<Content>, ApiError> 
         return Ok(None);
     }
     Ok(Some(match row {
-        Some((_, note, disable, metadata, signals)) => Content {
+        Some(record) => Content {
             id,
             bank: entry.bank,
-            signals: serde_json::from_str(&signals).unwrap_or_default(),
-            note,
-            disable_until_ts: disable,
-            metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
+            signals: serde_json::from_str(&record.signals).unwrap_or_default(),
+            note: record.note,
+            disable_until_ts: record.disable_until_ts,
+            metadata: record.metadata.and_then(|m| serde_json::from_str(&m).ok()),
         },
         None => {
             let mut signals = serde_json::Map::new();
@@ -1409,23 +1331,15 @@ pub(crate) async fn put_content(
         if note_given {
             c.note = note;
         }
-        s.with_service(|db| {
-            db.db
-                .execute(
-                    "INSERT OR REPLACE INTO hma_content (id, bank, note, disable_until_ts, metadata, signals)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        c.id,
-                        c.bank,
-                        c.note,
-                        c.disable_until_ts,
-                        c.metadata.as_ref().map(|m| m.to_string()),
-                        Value::Object(c.signals.clone()).to_string()
-                    ],
-                )
-                .map(drop)
-                .map_err(|e| ApiError::internal(db.err(e)))
-        })?;
+        let record = ContentRecord {
+            id: c.id,
+            bank: c.bank.clone(),
+            note: c.note.clone(),
+            disable_until_ts: c.disable_until_ts,
+            metadata: c.metadata.as_ref().map(|m| m.to_string()),
+            signals: Value::Object(c.signals.clone()).to_string(),
+        };
+        s.with_service(|db| db.put_content(&record, &[]).map_err(ApiError::internal))?;
         let ratio = bank_ratio(&s, &c.bank)?;
         Ok(Ok(json!({
             "bank": bank_json(&c.bank, ratio),
@@ -1462,17 +1376,7 @@ pub(crate) async fn delete_content(
                 format!("bank '{name}' not found"),
             )));
         }
-        let mut entries: Vec<u32> = s.with_service(|db| {
-            let mut stmt = db
-                .db
-                .prepare("SELECT entry FROM hma_signals WHERE content = ?1")
-                .map_err(|e| ApiError::internal(db.err(e)))?;
-            let rows = stmt
-                .query_map([id], |r| r.get::<_, u32>(0))
-                .map_err(|e| ApiError::internal(db.err(e)))?;
-            rows.collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ApiError::internal(db.err(e)))
-        })?;
+        let mut entries: Vec<u32> = s.with_service(|db| db.content_entries(id).map_err(ApiError::internal))?;
         if !entries.contains(&id) {
             entries.push(id);
         }
@@ -1483,12 +1387,7 @@ pub(crate) async fn delete_content(
             }
             Ok(any)
         })?;
-        s.with_service(|db| {
-            db.db
-                .execute("DELETE FROM hma_content WHERE id = ?1", [id])
-                .map(drop)
-                .map_err(|e| ApiError::internal(db.err(e)))
-        })?;
+        s.with_service(|db| db.delete_content(id).map_err(ApiError::internal))?;
         Ok(Ok(u32::from(removed)))
     })
     .await??;

@@ -138,6 +138,12 @@ pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
             }
         }
     });
+    if state.is_remote() {
+        let follower = state.clone();
+        std::thread::Builder::new()
+            .name("store-notices".into())
+            .spawn(move || follow_notices(&follower))?;
+    }
     eprintln!(
         "{}",
         serde_json::json!({
@@ -151,6 +157,36 @@ pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
+}
+
+/// Applies changes as soon as another replica or process announces them
+/// (PostgreSQL's LISTEN/NOTIFY), so they are live everywhere within a
+/// fraction of a second. The periodic sync stays as the checkpoint that
+/// catches anything a dropped connection missed; a lost listener reconnects.
+fn follow_notices(state: &AppState) {
+    let log_error =
+        |msg: &str, error: String| eprintln!("{}", serde_json::json!({"level": "error", "msg": msg, "error": error}));
+    loop {
+        match banks::Store::listen(&state.store) {
+            Ok(Some(mut listener)) => loop {
+                match listener.wait(std::time::Duration::from_secs(30)) {
+                    Ok(true) => {
+                        if let Err(e) = state.sync() {
+                            log_error("index sync failed", e);
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        log_error("change listener lost its connection; reconnecting", e.to_string());
+                        break;
+                    }
+                }
+            },
+            Ok(None) => return,
+            Err(e) => log_error("change listener could not connect; retrying", e.to_string()),
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }
 
 async fn shutdown_signal() {

@@ -4,14 +4,13 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use banks::{ChangeCursor, Matcher, Query, Store};
+use banks::{ChangeCursor, Location, Matcher, Query, Store};
 use serde::Serialize;
 
 use crate::metrics::{Gauges, Metrics};
@@ -142,8 +141,8 @@ const TOKEN_TTL: Duration = Duration::from_secs(10);
 
 /// The shared state.
 pub struct AppState {
-    /// The store directory.
-    pub store_dir: PathBuf,
+    /// Where the banks live.
+    pub store: Location,
     /// Options.
     pub options: ServeOptions,
     writer: Mutex<Store>,
@@ -171,13 +170,15 @@ pub enum Access {
 
 impl AppState {
     /// Opens the store and builds the live matcher.
-    pub fn open(store_dir: &Path, options: ServeOptions) -> Result<AppState, String> {
-        let writer = Store::open(store_dir).map_err(|e| e.to_string())?;
+    pub fn open(store: &Location, options: ServeOptions) -> Result<AppState, String> {
+        let writer = Store::open_at(store).map_err(|e| e.to_string())?;
+        // The cursor is read before the index is built: a change landing in
+        // between is applied again at the first sync, which is harmless.
         let cursor = writer.cursor().map_err(|e| e.to_string())?;
         let matcher = Matcher::load(&writer, &[]).map_err(|e| e.to_string())?;
-        let service = ServiceDb::open(store_dir).map_err(|e| e.to_string())?;
+        let service = ServiceDb::open_at(store).map_err(|e| e.to_string())?;
         Ok(AppState {
-            store_dir: store_dir.to_path_buf(),
+            store: store.clone(),
             options,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
@@ -193,41 +194,83 @@ impl AppState {
         })
     }
 
+    /// Whether the store is a database server (PostgreSQL), whose calls block on the network.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.store, Location::Postgres(_))
+    }
+
+    /// Runs `f`, which talks to the store. The embedded store answers in
+    /// microseconds, so that runs in place even on an async worker (no
+    /// thread hop on the hot path); a database server's round trips are
+    /// moved off the async workers.
+    fn blocking_io<T>(&self, f: impl FnOnce() -> T) -> T {
+        let on_worker = self.is_remote()
+            && tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_worker {
+            tokio::task::block_in_place(f)
+        } else {
+            f()
+        }
+    }
+
     /// Runs `f` with a read connection to the store (pooled).
     pub fn with_reader<T>(&self, f: impl FnOnce(&Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
-        let pooled = self.readers.lock().ok().and_then(|mut r| r.pop());
-        let reader = match pooled {
-            Some(r) => r,
-            None => Store::open_reader(&self.store_dir).map_err(ApiError::internal)?,
-        };
-        let out = f(&reader);
-        if let Ok(mut pool) = self.readers.lock() {
-            pool.push(reader);
-        }
-        out
+        self.blocking_io(|| {
+            let pooled = self.readers.lock().ok().and_then(|mut r| r.pop());
+            let reader = match pooled {
+                Some(r) => r,
+                None => Store::open_reader_at(&self.store).map_err(ApiError::internal)?,
+            };
+            let out = f(&reader);
+            // A reader whose connection failed is dropped, not pooled: the next call opens a fresh one.
+            let broken = matches!(&out, Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR) && reader.is_remote();
+            if !broken {
+                if let Ok(mut pool) = self.readers.lock() {
+                    pool.push(reader);
+                }
+            }
+            out
+        })
     }
 
     /// Runs `f` with the writer, then brings the live index up to date, so
     /// a change is matched as soon as the request returns.
     pub fn with_writer<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
-        let out = {
+        let out = self.blocking_io(|| {
             let mut writer = self
                 .writer
                 .lock()
                 .map_err(|_| ApiError::internal("store lock poisoned"))?;
-            f(&mut writer)?
-        };
+            let out = f(&mut writer);
+            if matches!(&out, Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR) && writer.is_remote() {
+                // The connection may be gone (a database restart): reconnect for the next request.
+                if let Ok(fresh) = Store::open_at(&self.store) {
+                    *writer = fresh;
+                }
+            }
+            out
+        })?;
         self.sync().map_err(ApiError::internal)?;
         Ok(out)
     }
 
     /// Runs `f` with the service database (tokens, audit, HMA's content records).
     pub fn with_service<T>(&self, f: impl FnOnce(&ServiceDb) -> Result<T, ApiError>) -> Result<T, ApiError> {
-        let db = self
-            .service
-            .lock()
-            .map_err(|_| ApiError::internal("service lock poisoned"))?;
-        f(&db)
+        self.blocking_io(|| {
+            let mut db = self
+                .service
+                .lock()
+                .map_err(|_| ApiError::internal("service lock poisoned"))?;
+            let out = f(&db);
+            if matches!(&out, Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR) && db.is_remote() {
+                // The connection may be gone (a database restart): reconnect for the next request.
+                if let Ok(fresh) = ServiceDb::open_at(&self.store) {
+                    *db = fresh;
+                }
+            }
+            out
+        })
     }
 
     /// Applies the store's changes since the last sync to the live index;
@@ -325,12 +368,7 @@ impl AppState {
                 }
             }
         }
-        let info = self
-            .service
-            .lock()
-            .map_err(|_| ApiError::internal("service lock poisoned"))?
-            .token(presented)
-            .map_err(ApiError::internal)?;
+        let info = self.with_service(|db| db.token(presented).map_err(ApiError::internal))?;
         if let Ok(mut cache) = self.tokens.lock() {
             if cache.tokens.len() > 10_000 {
                 cache.tokens.clear(); // bounded: guessed tokens must not grow memory
@@ -344,11 +382,7 @@ impl AppState {
 
     /// Appends to the audit chain.
     pub fn audit(&self, token: i64, action: &str, target: &str, detail: serde_json::Value) -> Result<(), ApiError> {
-        self.service
-            .lock()
-            .map_err(|_| ApiError::internal("service lock poisoned"))?
-            .audit(token, action, target, &detail)
-            .map_err(ApiError::internal)
+        self.with_service(|db| db.audit(token, action, target, &detail).map_err(ApiError::internal))
     }
 
     /// Hashes an upload: digests, and PDQ for images or vPDQ for videos.

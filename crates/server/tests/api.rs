@@ -30,7 +30,7 @@ fn service(open_read: bool, max_body: usize) -> Service {
     let (_, reader) = db.create_token(&[Scope::Match, Scope::Hash], None).unwrap();
     let state = Arc::new(
         AppState::open(
-            &path,
+            &banks::Location::Dir(path.clone()),
             ServeOptions {
                 open_read,
                 max_body,

@@ -196,7 +196,7 @@ fn service_with(fetch: FetchPolicy) -> Service {
         fetch,
         ..Default::default()
     };
-    let state = Arc::new(AppState::open(dir.path(), options).unwrap());
+    let state = Arc::new(AppState::open(&banks::Location::Dir(dir.path().to_path_buf()), options).unwrap());
     Service {
         dir,
         router: server::router(state),

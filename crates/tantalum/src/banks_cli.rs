@@ -7,29 +7,31 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use banks::formats::EntryWriter;
-use banks::{formats, BankKind, BankOptions, Format, MatchOptions, Matcher, Query, ReadOptions, Signal, Store};
+use banks::{
+    formats, BankKind, BankOptions, Format, Location, MatchOptions, Matcher, Query, ReadOptions, Signal, Store,
+};
 use serde::Serialize;
 
 /// Where the store lives: `--store`, else `TANTALUM_STORE`, else the
-/// platform's data directory.
-pub fn store_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(dir) = flag {
-        return Ok(dir);
+/// platform's data directory. A `postgres://` URL names a shared store.
+pub fn store_location(flag: Option<String>) -> Result<Location> {
+    if let Some(value) = flag {
+        return Ok(Location::parse(&value));
     }
-    if let Some(dir) = std::env::var_os("TANTALUM_STORE").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
+    if let Some(value) = std::env::var_os("TANTALUM_STORE").filter(|d| !d.is_empty()) {
+        return Ok(Location::parse(&value.to_string_lossy()));
     }
     if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(data).join("tantalum"));
+        return Ok(Location::Dir(PathBuf::from(data).join("tantalum")));
     }
     match std::env::var_os("HOME") {
-        Some(home) => Ok(PathBuf::from(home).join(".local/share/tantalum")),
-        None => bail!("no store: give --store DIR or set TANTALUM_STORE"),
+        Some(home) => Ok(Location::Dir(PathBuf::from(home).join(".local/share/tantalum"))),
+        None => bail!("no store: give --store DIR (or postgres://…) or set TANTALUM_STORE"),
     }
 }
 
-fn open_store(dir: &Path) -> Result<Store> {
-    Store::open(dir).with_context(|| format!("opening the store in {}", dir.display()))
+fn open_store(at: &Location) -> Result<Store> {
+    Store::open_at(at).with_context(|| format!("opening the store at {at}"))
 }
 
 #[derive(clap::Subcommand)]
@@ -117,7 +119,7 @@ fn format_named(name: &str) -> Result<Format> {
     })
 }
 
-pub fn run_bank(store: &Path, command: BankCommand) -> Result<ExitCode> {
+pub fn run_bank(store: &Location, command: BankCommand) -> Result<ExitCode> {
     match command {
         BankCommand::Import {
             name,
@@ -463,7 +465,7 @@ fn query_from_hash(arg: &str) -> Result<(String, Query)> {
     Ok((hex, q))
 }
 
-pub fn run_match(store: &Path, args: MatchArgs) -> Result<ExitCode> {
+pub fn run_match(store: &Location, args: MatchArgs) -> Result<ExitCode> {
     let store = open_store(store)?;
     let matcher = Matcher::load(&store, &args.banks)?;
     let options = MatchOptions {

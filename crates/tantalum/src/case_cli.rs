@@ -129,7 +129,7 @@ fn open_case(dir: &Path, create: bool) -> Result<CaseStore> {
     CaseStore::open(dir, create).with_context(|| format!("opening the case in {}", dir.display()))
 }
 
-pub fn run_scan(bank_dir: &Path, args: ScanArgs) -> Result<ExitCode> {
+pub fn run_scan(banks_at: &banks::Location, args: ScanArgs) -> Result<ExitCode> {
     if args.vpdq_seconds < 0.0 || !args.vpdq_seconds.is_finite() {
         bail!("--vpdq-seconds must be 0 or more");
     }
@@ -165,7 +165,7 @@ pub fn run_scan(bank_dir: &Path, args: ScanArgs) -> Result<ExitCode> {
     case::install_interrupt_handler();
     let bar = progress_bar(0);
     let summary =
-        pool(args.threads)?.install(|| case::scan(&mut case, Some(bank_dir), &args.paths, &options, &Bar(bar.clone())));
+        pool(args.threads)?.install(|| case::scan(&mut case, Some(banks_at), &args.paths, &options, &Bar(bar.clone())));
     bar.finish_and_clear();
     let summary = summary.context("scanning")?;
     if summary.interrupted {
@@ -290,7 +290,7 @@ pub fn run_demo(args: DemoArgs) -> Result<ExitCode> {
     let bar = progress_bar(0);
     let summary = case::scan(
         &mut case,
-        Some(&bank_dir),
+        Some(&banks::Location::Dir(bank_dir.clone())),
         std::slice::from_ref(&layout.evidence),
         &options,
         &Bar(bar.clone()),
@@ -375,8 +375,14 @@ fn demo_operation(dir: &Path, bank_dir: &Path) -> Result<()> {
         };
         let paths: Vec<PathBuf> = dev.exports.iter().map(|e| op.join(e)).collect();
         summary = Some(
-            network::import_chats(&mut case, Some(bank_dir), &paths, &options, &())
-                .with_context(|| format!("importing device {}", dev.device))?,
+            network::import_chats(
+                &mut case,
+                Some(&banks::Location::Dir(bank_dir.to_path_buf())),
+                &paths,
+                &options,
+                &(),
+            )
+            .with_context(|| format!("importing device {}", dev.device))?,
         );
     }
     network::import_pages(&mut case, &[op.join("pages/forum-invites.html")]).context("importing the forum page")?;

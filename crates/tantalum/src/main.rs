@@ -32,9 +32,11 @@ const EXIT_TROUBLE: u8 = 2;
 #[derive(Parser)]
 #[command(name = "tantalum", version, about = "Find known CSAM by hash and map who shares it")]
 struct Cli {
-    /// The bank store (default: $TANTALUM_STORE, else the platform's data directory).
-    #[arg(long, global = true, value_name = "DIR")]
-    store: Option<PathBuf>,
+    /// The bank store: a directory, or a PostgreSQL URL (postgres://…) for a
+    /// store shared by several processes and service replicas (default:
+    /// $TANTALUM_STORE, else the platform's data directory).
+    #[arg(long, global = true, value_name = "DIR|URL")]
+    store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -124,7 +126,7 @@ struct HashSettings {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let store = || banks_cli::store_dir(cli.store.clone());
+    let store = || banks_cli::store_location(cli.store.clone());
     let result = match cli.command {
         Command::Hash(args) => run_hash(args),
         Command::Bank(command) => store().and_then(|dir| banks_cli::run_bank(&dir, command)),

@@ -134,7 +134,7 @@ fn record(case: &CaseStore, path: &Path, format: &str) -> Result<()> {
 }
 
 /// `tantalum chats import`.
-pub fn run_chats_import(bank_dir: &Path, args: ChatsImportArgs) -> Result<ExitCode> {
+pub fn run_chats_import(banks_at: &banks::Location, args: ChatsImportArgs) -> Result<ExitCode> {
     for path in &args.paths {
         let inside = std::path::absolute(&args.case)
             .ok()
@@ -158,7 +158,7 @@ pub fn run_chats_import(bank_dir: &Path, args: ChatsImportArgs) -> Result<ExitCo
         label: args.label,
     };
     let mut case = open(&args.case, true)?;
-    let s = network::import_chats(&mut case, Some(bank_dir), &args.paths, &options, &())
+    let s = network::import_chats(&mut case, Some(banks_at), &args.paths, &options, &())
         .context("importing the chat exports")?;
     if args.json {
         println!("{}", serde_json::to_string(&s)?);

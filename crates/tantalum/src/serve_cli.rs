@@ -1,7 +1,6 @@
 //! `tantalum serve`, `tantalum token` and `tantalum audit`.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -70,7 +69,7 @@ pub enum AuditCommand {
     List,
 }
 
-pub fn run_serve(store: &Path, args: ServeArgs) -> Result<ExitCode> {
+pub fn run_serve(store: &banks::Location, args: ServeArgs) -> Result<ExitCode> {
     let options = ServeOptions {
         listen: args.listen,
         open_read: args.open_read,
@@ -99,8 +98,8 @@ pub fn run_serve(store: &Path, args: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_token(store: &Path, command: TokenCommand) -> Result<ExitCode> {
-    let db = ServiceDb::open(store).context("opening the service database")?;
+pub fn run_token(store: &banks::Location, command: TokenCommand) -> Result<ExitCode> {
+    let db = ServiceDb::open_at(store).context("opening the service database")?;
     match command {
         TokenCommand::Create { scopes, note } => {
             let mut parsed = Vec::new();
@@ -127,8 +126,8 @@ pub fn run_token(store: &Path, command: TokenCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_audit(store: &Path, command: AuditCommand) -> Result<ExitCode> {
-    let db = ServiceDb::open(store).context("opening the service database")?;
+pub fn run_audit(store: &banks::Location, command: AuditCommand) -> Result<ExitCode> {
+    let db = ServiceDb::open_at(store).context("opening the service database")?;
     match command {
         AuditCommand::Verify => match db.verify_audit()? {
             Ok(n) => {
