@@ -7,8 +7,11 @@
 //! always 200, `{"message": ...}` errors and 422 arrays for missing
 //! parameters, Python's `random.Random(seed)` coinflip), it is reproduced.
 //! Deliberate differences: a change is matchable at once (HMA waits for its
-//! indexer); URL fetching (`url=`) is off; `video_md5` compares answer
-//! `[bool, {}]` where HMA fails with 500.
+//! indexer); URL fetching (`url=`) is off unless the operator allows hosts
+//! (`--fetch-allow`), and then refuses what [`crate::fetch`] describes
+//! (private addresses, credentials, other ports, oversized bodies; a host off
+//! the list or a private address answers 403 where HMA says 400); `video_md5`
+//! compares answer `[bool, {}]` where HMA fails with 500.
 //!
 //! HMA's "content" (one id, several signals, a note, `disable_until_ts`,
 //! metadata) maps onto bank entries: the content id is the id of its first
@@ -29,6 +32,7 @@ use banks::Query;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha512};
 
+use crate::fetch::{self, FetchError};
 use crate::service_db::{ContentRecord, Scope};
 use crate::state::{Access, ApiError, AppState, Hit};
 use crate::v1::{add_entries, blocking, EntryIn};
@@ -56,6 +60,12 @@ impl HmaError {
 
 impl From<ApiError> for HmaError {
     fn from(e: ApiError) -> Self {
+        HmaError::msg(e.status, e.message)
+    }
+}
+
+impl From<FetchError> for HmaError {
+    fn from(e: FetchError) -> Self {
         HmaError::msg(e.status, e.message)
     }
 }
@@ -342,7 +352,10 @@ pub(crate) struct LookupParams {
     signal_type: Option<String>,
     banks: Option<String>,
     include_distance: Option<String>,
+    /// GET /m/lookup: fetch this URL, hash it and look it up (only hosts the server allows with `--fetch-allow`).
     url: Option<String>,
+    /// With `url`: `photo` or `video`; taken from the response's Content-Type when absent.
+    content_type: Option<String>,
     seed: Option<String>,
     bypass_coinflip: Option<String>,
     types: Option<String>,
@@ -365,6 +378,45 @@ fn url_disabled() -> HmaError {
         StatusCode::FORBIDDEN,
         "fetching media by url is disabled on this server; upload the file instead",
     )
+}
+
+/// Media fetched for `url=`, as an upload would give it: its content type
+/// (`photo` or `video`: the `content_type` parameter, else the response's
+/// Content-Type) and its bytes, at most the upload limit. The bytes then go
+/// through exactly what an uploaded file goes through.
+async fn fetch_media(state: &AppState, url: &str, content_type: Option<&str>) -> Result<(String, Bytes), HmaError> {
+    let policy = &state.options.fetch;
+    if !policy.enabled() {
+        return Err(url_disabled());
+    }
+    if let Some(ct) = content_type {
+        if ct != "photo" && ct != "video" {
+            return Err(HmaError::bad(format!("no such content_type: '{ct}'")));
+        }
+    }
+    let given = content_type.map(str::to_string);
+    let fetched = fetch::fetch(policy, url, state.options.max_body, move |headers| {
+        if let Some(ct) = given {
+            return Ok(ct);
+        }
+        let mime = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        let essence = mime.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if essence.starts_with("image/") {
+            Ok("photo".to_string())
+        } else if essence.starts_with("video/") {
+            Ok("video".to_string())
+        } else {
+            Err(FetchError::new(
+                StatusCode::BAD_REQUEST,
+                format!("unsupported url ContentType: '{mime}', if you know the expected type, provide it with the content_type query param"),
+            ))
+        }
+    })
+    .await?;
+    Ok((fetched.checked, fetched.body))
 }
 
 #[utoipa::path(get, path = "/m/raw_lookup", tag = "hma", params(LookupParams), responses((status = 200, description = "Looks a hash up in the index, ignoring bank ratios and disabled content: `{'matches': [ids]}` or, with include_distance, `[{bank_content_id, distance}]` (distance as a string).")), security(("bearer" = ["match"])))]
@@ -399,15 +451,25 @@ pub(crate) async fn raw_lookup(
     ok(json!({ "matches": matches }))
 }
 
-#[utoipa::path(get, path = "/m/lookup", tag = "hma", params(LookupParams), responses((status = 200, description = "Looks a hash up with bank ratios (seeded coinflip) and content enablement: `{bank: [{bank_content_id, distance}]}`.")), security(("bearer" = ["match"])))]
+#[utoipa::path(get, path = "/m/lookup", tag = "hma", params(LookupParams), responses((status = 200, description = "Looks a hash up with bank ratios (seeded coinflip) and content enablement: `{bank: [{bank_content_id, distance}]}`. With `url` (instead of signal and signal_type), fetches, hashes and looks up the media: `{signal_type: {bank: [...]}}`, or one type's `{bank: [...]}` when signal_type is given. URL fetching is off (403) unless the server allows hosts with `--fetch-allow`; its refusals are those of GET /h/hash.")), security(("bearer" = ["match"])))]
 pub(crate) async fn lookup_get(
     State(state): Shared,
     headers: HeaderMap,
     QueryParams(p): QueryParams<LookupParams>,
 ) -> HmaResult {
     state.authorize(&headers, Scope::Match, Access::Read)?;
-    if p.url.is_some() {
-        return Err(url_disabled());
+    if let Some(url) = &p.url {
+        // HMA's GET validates bypass_coinflip but never uses it.
+        pydantic_bool(&p.bypass_coinflip)?;
+        let (content_type, bytes) = fetch_media(&state, url, p.content_type.as_deref()).await?;
+        let s = state.clone();
+        let (types, seed, banks) = (p.types.clone(), p.seed.clone(), split_banks(&p.banks));
+        let result = blocking_hma(move || lookup_upload(&s, &content_type, &bytes, &types, seed, false, banks)).await?;
+        // With a signal_type, HMA answers that type's matches alone.
+        return match &p.signal_type {
+            Some(st) => ok(result.get(st).cloned().unwrap_or_else(|| json!({}))),
+            None => ok(result),
+        };
     }
     let (Some(signal), Some(signal_type)) = (p.signal.clone(), p.signal_type.clone()) else {
         return Err(HmaError::bad("Either url or both signal and signal_type are required"));
@@ -554,23 +616,31 @@ pub(crate) async fn lookup_post(
     state.authorize(&headers, Scope::Match, Access::Read)?;
     let (content_type, bytes) = uploaded_file(req, &state).await?;
     let bypass = p.bypass_coinflip.as_deref() == Some("true");
-    let banks = split_banks(&p.banks);
     let s = state.clone();
-    let types = p.types.clone();
-    let seed = p.seed.clone();
-    let result = blocking_hma(move || -> Result<Value, HmaError> {
-        let signals = hash_upload(&s, &content_type, &bytes, &types)?;
-        let mut out = serde_json::Map::new();
-        for (signal_type, value) in signals {
-            let value = validate(&signal_type, &value).map_err(|e| HmaError::bad(format!("invalid signal: {e}")))?;
-            let flip = coinflip(seed.as_deref(), bypass);
-            let rows = lookup_signal(&s, &signal_type, &value, banks.as_deref(), Some(flip))?;
-            out.insert(signal_type, by_bank(rows));
-        }
-        Ok(Value::Object(out))
-    })
-    .await?;
+    let (types, seed, banks) = (p.types.clone(), p.seed.clone(), split_banks(&p.banks));
+    let result = blocking_hma(move || lookup_upload(&s, &content_type, &bytes, &types, seed, bypass, banks)).await?;
     ok(result)
+}
+
+/// Hashes an upload (or fetched media) and looks each signal up: `{signal_type: {bank: [...]}}`.
+fn lookup_upload(
+    state: &AppState,
+    content_type: &str,
+    bytes: &[u8],
+    types: &Option<String>,
+    seed: Option<String>,
+    bypass: bool,
+    banks: Option<Vec<String>>,
+) -> Result<Value, HmaError> {
+    let signals = hash_upload(state, content_type, bytes, types)?;
+    let mut out = serde_json::Map::new();
+    for (signal_type, value) in signals {
+        let value = validate(&signal_type, &value).map_err(|e| HmaError::bad(format!("invalid signal: {e}")))?;
+        let flip = coinflip(seed.as_deref(), bypass);
+        let rows = lookup_signal(state, &signal_type, &value, banks.as_deref(), Some(flip))?;
+        out.insert(signal_type, by_bank(rows));
+    }
+    Ok(Value::Object(out))
 }
 
 fn require_json(headers: &HeaderMap) -> Result<(), HmaError> {
@@ -680,21 +750,25 @@ pub(crate) async fn index_status(
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 pub(crate) struct HashParams {
+    /// GET: the media to fetch and hash (only hosts the server allows with `--fetch-allow`).
     url: Option<String>,
+    /// With `url`: `photo` or `video`; taken from the response's Content-Type when absent.
+    content_type: Option<String>,
     types: Option<String>,
 }
 
-#[utoipa::path(get, path = "/h/hash", tag = "hma", params(HashParams), responses((status = 200, description = "Hashing by URL: disabled on this server (403).")), security(("bearer" = ["hash"])))]
+#[utoipa::path(get, path = "/h/hash", tag = "hma", params(HashParams), responses((status = 200, description = "Fetches `url` and hashes it as an upload: `{'pdq': hex}` or `{'video_md5': hex}`. Off (403) unless the server allows hosts with `--fetch-allow`; a host off that list or one resolving to a non-public address gets 403, a bad URL or a failed fetch 400 (`Failed to fetch URL: ...`), a body over the upload limit 413.")), security(("bearer" = ["hash"])))]
 pub(crate) async fn hash_get(
     State(state): Shared,
     headers: HeaderMap,
     QueryParams(p): QueryParams<HashParams>,
 ) -> HmaResult {
     state.authorize(&headers, Scope::Hash, Access::Read)?;
-    if p.url.is_none() {
+    let Some(url) = &p.url else {
         return Err(HmaError::missing("url", json!({})));
-    }
-    Err(url_disabled())
+    };
+    let (content_type, bytes) = fetch_media(&state, url, p.content_type.as_deref()).await?;
+    hash_answer(&state, content_type, bytes, p.types).await
 }
 
 #[utoipa::path(post, path = "/h/hash", tag = "hma", params(HashParams), responses((status = 200, description = "Hashes an upload (multipart field `photo` or `video`): `{'pdq': hex}` or `{'video_md5': hex}`.")), security(("bearer" = ["hash"])))]
@@ -706,8 +780,13 @@ pub(crate) async fn hash_post(
 ) -> HmaResult {
     state.authorize(&headers, Scope::Hash, Access::Read)?;
     let (content_type, bytes) = uploaded_file(req, &state).await?;
+    hash_answer(&state, content_type, bytes, p.types).await
+}
+
+/// Hashes an upload (or fetched media): `{signal_type: hash}`.
+async fn hash_answer(state: &Arc<AppState>, content_type: String, bytes: Bytes, types: Option<String>) -> HmaResult {
     let s = state.clone();
-    let signals = blocking_hma(move || hash_upload(&s, &content_type, &bytes, &p.types)).await?;
+    let signals = blocking_hma(move || hash_upload(&s, &content_type, &bytes, &types)).await?;
     let map: serde_json::Map<String, Value> = signals.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     ok(Value::Object(map))
 }
@@ -932,13 +1011,16 @@ fn add_content(
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 pub(crate) struct ContentParams {
+    /// POST: fetch this URL and add it (only hosts the server allows with `--fetch-allow`).
     url: Option<String>,
+    /// With `url`: `photo` or `video`; taken from the response's Content-Type when absent.
+    content_type: Option<String>,
     include_signals: Option<String>,
     include_metadata: Option<String>,
     types: Option<String>,
 }
 
-#[utoipa::path(post, path = "/c/bank/{name}/content", tag = "hma", params(("name" = String, Path), ContentParams), responses((status = 200, description = "Adds an upload (multipart `photo`/`video`, optional `metadata` JSON and `note`) as one content item: `{id, signals}`.")), security(("bearer" = ["curate"])))]
+#[utoipa::path(post, path = "/c/bank/{name}/content", tag = "hma", params(("name" = String, Path), ContentParams), responses((status = 200, description = "Adds an upload (multipart `photo`/`video`, optional `metadata` JSON and `note`) as one content item: `{id, signals}`. With `url`, fetches the media instead (metadata and note then come from a JSON body or form fields); URL fetching is off (403) unless the server allows hosts with `--fetch-allow`, and its refusals are those of GET /h/hash.")), security(("bearer" = ["curate"])))]
 pub(crate) async fn post_content(
     State(state): Shared,
     headers: HeaderMap,
@@ -948,27 +1030,46 @@ pub(crate) async fn post_content(
 ) -> HmaResult {
     let token = state.authorize(&headers, Scope::Curate, Access::Write)?;
     require_bank(&state, &name).await?;
-    if p.url.is_some() {
+    if p.url.is_some() && !state.options.fetch.enabled() {
         return Err(url_disabled());
     }
-    let is_multipart = headers
+    let neither = || HmaError::bad("Neither `url` nor multipart file upload was received");
+    let request_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if !is_multipart {
-        return Err(HmaError::bad("Neither `url` nor multipart file upload was received"));
-    }
-    let form = read_form(req, &state).await?;
-    let metadata = match form.fields.get("metadata") {
-        Some(text) => Some(
-            serde_json::from_str::<Value>(text).map_err(|_| HmaError::bad("metadata form field must be valid JSON"))?,
-        ),
-        None => None,
+        .unwrap_or_default();
+    // Metadata and note: multipart fields, or (with url) a JSON body's keys.
+    let (metadata, note, file) = if request_type.starts_with("multipart/form-data") {
+        let form = read_form(req, &state).await?;
+        let metadata = match form.fields.get("metadata") {
+            Some(text) => Some(
+                serde_json::from_str::<Value>(text)
+                    .map_err(|_| HmaError::bad("metadata form field must be valid JSON"))?,
+            ),
+            None => None,
+        };
+        let note = form.fields.get("note").map(|n| json!(n));
+        (metadata, note, form.file)
+    } else if p.url.is_some() && request_type.starts_with("application/json") {
+        let body = Bytes::from_request(req, &state)
+            .await
+            .map_err(|e| too_large_or_bad(&e.body_text()))?;
+        match parse_json(&body)? {
+            Value::Object(mut body) => (body.remove("metadata"), body.remove("note"), None),
+            _ => (None, None, None),
+        }
+    } else if p.url.is_some() {
+        (None, None, None)
+    } else {
+        return Err(neither());
     };
     let metadata = validate_metadata(metadata)?;
-    let note = validate_note(form.fields.get("note").map(|n| json!(n)).as_ref())?;
-    let Some((content_type, bytes)) = form.file else {
-        return Err(HmaError::bad("Neither `url` nor multipart file upload was received"));
+    let note = validate_note(note.as_ref())?;
+    // A URL wins over a file, as in HMA; fetched bytes take the upload's path from here on.
+    let (content_type, bytes) = match (&p.url, file) {
+        (Some(url), _) => fetch_media(&state, url, p.content_type.as_deref()).await?,
+        (None, Some(file)) => file,
+        (None, None) => return Err(neither()),
     };
     let s = state.clone();
     let bank = name.clone();
@@ -986,7 +1087,7 @@ pub(crate) async fn post_content(
         Ok((id, valid))
     })
     .await?;
-    content_added(&state, token, &name, id, signals)
+    content_added(&state, token, &name, id, signals, p.url.as_deref())
 }
 
 #[utoipa::path(post, path = "/c/bank/{name}/signal", tag = "hma", params(("name" = String, Path)), responses((status = 200, description = "Adds hashes (`{signal_type: hash, ..., note?}`) as one content item: `{id, signals}`.")), security(("bearer" = ["curate"])))]
@@ -1028,13 +1129,24 @@ pub(crate) async fn post_signal(
     let bank = name.clone();
     let sig = signals.clone();
     let id = blocking(move || add_content(&s, &bank, &sig, note, None)).await?;
-    content_added(&state, token, &name, id, signals)
+    content_added(&state, token, &name, id, signals, None)
 }
 
-/// Audits a content addition and answers as HMA does: `{id, signals}` with 200.
-fn content_added(state: &AppState, token: i64, bank: &str, id: u32, signals: Vec<(String, String)>) -> HmaResult {
+/// Audits a content addition (with the URL it was fetched from, if any)
+/// and answers as HMA does: `{id, signals}` with 200.
+fn content_added(
+    state: &AppState,
+    token: i64,
+    bank: &str,
+    id: u32,
+    signals: Vec<(String, String)>,
+    url: Option<&str>,
+) -> HmaResult {
     let signals: serde_json::Map<String, Value> = signals.into_iter().map(|(k, v)| (k, json!(v))).collect();
-    let detail = json!({"id": id, "signals": signals, "api": "hma"});
+    let mut detail = json!({"id": id, "signals": signals, "api": "hma"});
+    if let Some(url) = url {
+        detail["url"] = json!(url);
+    }
     state.audit(token, "content.add", bank, detail)?;
     ok(json!({"id": id, "signals": signals}))
 }

@@ -10,8 +10,10 @@
 //!
 //! Tokens with scopes guard every route (read routes may be opened with
 //! `--open-read`); every curate and admin action goes into a hash-chained
-//! audit log; uploads are hashed and dropped, never stored.
+//! audit log; uploads are hashed and dropped, never stored, and so is media
+//! fetched for HMA's `url=`, which is off unless hosts are allowed (see [`fetch`]).
 
+pub mod fetch;
 pub mod hma;
 mod metrics;
 mod openapi;
@@ -29,6 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+pub use fetch::{FetchPolicy, HostPattern};
 pub use service_db::{AuditRecord, Scope, ServiceDb, TokenInfo};
 pub use state::{ApiError, AppState, ServeOptions};
 
@@ -143,7 +146,13 @@ pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     }
     eprintln!(
         "{}",
-        serde_json::json!({"level": "info", "msg": "listening", "addr": listener.local_addr()?.to_string(), "index": state.index_status()})
+        serde_json::json!({
+            "level": "info",
+            "msg": "listening",
+            "addr": listener.local_addr()?.to_string(),
+            "index": state.index_status(),
+            "fetch_allow": state.options.fetch.allow.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })
     );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())

@@ -33,6 +33,8 @@ pub struct ServeOptions {
     pub max_stale: Duration,
     /// One JSON line per request on stderr.
     pub log_requests: bool,
+    /// Fetching media by URL (HMA's `url=`): off unless hosts are allowed.
+    pub fetch: crate::fetch::FetchPolicy,
 }
 
 impl Default for ServeOptions {
@@ -45,6 +47,7 @@ impl Default for ServeOptions {
             sync_every: Duration::from_secs(1),
             max_stale: Duration::from_secs(65),
             log_requests: true,
+            fetch: Default::default(),
         }
     }
 }

@@ -24,6 +24,23 @@ pub struct ServeArgs {
     /// Do not log each request on stderr.
     #[arg(long)]
     quiet: bool,
+    /// Let HMA's `url=` (GET /h/hash, GET /m/lookup, POST /c/bank/NAME/content) fetch media from this host; repeatable.
+    ///
+    /// Fetching by URL is off unless at least one pattern is given. `example.com` allows that host only,
+    /// `*.example.com` any name under example.com (not example.com itself); an IP address is allowed as well.
+    /// Ports 80 and 443 only, unless the pattern names one (`media.example.com:8443`, `[2001:db8::1]:8443`).
+    /// Only https, unless --fetch-allow-http. Refused whatever the list says: URLs with credentials, hosts
+    /// that resolve to any loopback, private, CGNAT, link-local, unique-local, multicast, documentation or
+    /// reserved address (the connection goes to the vetted address, so DNS cannot change it in between),
+    /// more than 5 redirects (each re-checked), and bodies over --max-upload-mb (413).
+    #[arg(long = "fetch-allow", value_name = "HOST_PATTERN")]
+    fetch_allow: Vec<server::HostPattern>,
+    /// Also fetch plain http URLs from the allowed hosts (https only otherwise).
+    #[arg(long)]
+    fetch_allow_http: bool,
+    /// Deadline for one URL fetch, in seconds: resolving, connecting, redirects and the whole body.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    fetch_timeout_secs: u64,
 }
 
 #[derive(clap::Subcommand)]
@@ -59,6 +76,12 @@ pub fn run_serve(store: &banks::Location, args: ServeArgs) -> Result<ExitCode> {
         max_body: args.max_upload_mb << 20,
         max_stale: std::time::Duration::from_secs(args.max_stale_seconds),
         log_requests: !args.quiet,
+        fetch: server::FetchPolicy {
+            allow: args.fetch_allow,
+            allow_http: args.fetch_allow_http,
+            timeout: std::time::Duration::from_secs(args.fetch_timeout_secs),
+            allow_private: false,
+        },
         ..Default::default()
     };
     server::tune_allocator();
