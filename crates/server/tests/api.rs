@@ -1,22 +1,23 @@
-//! The service driven through its router: tokens and scopes, our API, HMA's
-//! routes with HMA's shapes (its own tests' assertions), live updates,
-//! limits, the audit chain, metrics and the OpenAPI document.
+//! The service running on a loopback socket, driven by an HTTP client:
+//! tokens and scopes, our API, HMA's routes with HMA's shapes (its own
+//! tests' assertions), live updates, limits, the audit chain, metrics and
+//! the OpenAPI document.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use server::{AppState, Scope, ServeOptions, ServiceDb};
-use tower::ServiceExt;
+
+mod support;
 
 const PDQ_A: &str = "d8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22";
 
 struct Service {
     _dir: tempfile::TempDir,
     dir: std::path::PathBuf,
-    router: axum::Router,
+    addr: std::net::SocketAddr,
     state: Arc<AppState>,
     admin: String,
     reader: String,
@@ -40,10 +41,11 @@ fn service(open_read: bool, max_body: usize) -> Service {
         )
         .unwrap(),
     );
+    let addr = support::spawn(state.clone());
     Service {
         _dir: dir,
         dir: path,
-        router: server::router(state.clone()),
+        addr,
         state,
         admin,
         reader,
@@ -67,12 +69,7 @@ impl Service {
     }
 
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let response = self.router.clone().oneshot(req).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let value =
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, value)
+        support::send(self.addr, req).await
     }
 
     async fn upload(&self, uri: &str, token: &str, field: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
@@ -542,6 +539,7 @@ mod never_panics {
             json_type in any::<bool>(),
         ) {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let _in_runtime = runtime.enter();
             let s = service(false, 64 << 20);
             let mut req = Request::builder()
                 .method(method)

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use server::{AppState, FetchPolicy, Scope, ServeOptions, ServiceDb};
+
+mod support;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use tower::ServiceExt;
 
 const CAP: usize = 2 << 20;
 
@@ -168,7 +168,7 @@ fn serve_one(
 
 struct Service {
     dir: tempfile::TempDir,
-    router: axum::Router,
+    addr: std::net::SocketAddr,
     admin: String,
 }
 
@@ -199,19 +199,14 @@ fn service_with(fetch: FetchPolicy) -> Service {
     let state = Arc::new(AppState::open(&banks::Location::Dir(dir.path().to_path_buf()), options).unwrap());
     Service {
         dir,
-        router: server::router(state),
+        addr: support::spawn(state),
         admin,
     }
 }
 
 impl Service {
     async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let response = self.router.clone().oneshot(req).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let value =
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, value)
+        support::send(self.addr, req).await
     }
 
     async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
