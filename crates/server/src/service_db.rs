@@ -11,6 +11,7 @@
 //! [`ServiceDb::verify_audit`] reports.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -116,6 +117,7 @@ pub struct ContentRecord {
     pub signals: String,
 }
 
+#[allow(clippy::large_enum_variant)] // one value per process: boxing would buy nothing
 enum Backend {
     Sqlite {
         path: String,
@@ -124,6 +126,8 @@ enum Backend {
     Postgres {
         location: String,
         db: RefCell<postgres::Client>,
+        /// The lookups every matching request makes, prepared once.
+        prepared: RefCell<HashMap<&'static str, postgres::Statement>>,
     },
 }
 
@@ -303,6 +307,7 @@ impl ServiceDb {
             backend: Backend::Postgres {
                 location: shown,
                 db: RefCell::new(db),
+                prepared: RefCell::new(HashMap::new()),
             },
         })
     }
@@ -341,7 +346,7 @@ impl ServiceDb {
                 .map_err(|e| Self::sqlite_err(path, e))?;
                 db.last_insert_rowid()
             }
-            Backend::Postgres { location, db } => db
+            Backend::Postgres { location, db, .. } => db
                 .borrow_mut()
                 .query_one(
                     "INSERT INTO tantalum.tokens (digest, scopes, note, created) VALUES ($1, $2, $3, $4) RETURNING id",
@@ -371,13 +376,12 @@ impl ServiceDb {
                 )
                 .optional()
                 .map_err(|e| Self::sqlite_err(path, e))?,
-            Backend::Postgres { location, db } => db
-                .borrow_mut()
-                .query_opt(
+            Backend::Postgres { .. } => self
+                .pg_query(
                     "SELECT id, scopes, note FROM tantalum.tokens WHERE digest = $1 AND revoked IS NULL",
                     &[&digest],
-                )
-                .map_err(|e| Self::pg_err(location, e))?
+                )?
+                .first()
                 .map(|r| (r.get(0), r.get(1), r.get(2))),
         };
         Ok(row.map(|(id, scopes, note)| TokenInfo {
@@ -396,7 +400,7 @@ impl ServiceDb {
                     params![id, now()],
                 )
                 .map_err(|e| Self::sqlite_err(path, e))? as u64,
-            Backend::Postgres { location, db } => db
+            Backend::Postgres { location, db, .. } => db
                 .borrow_mut()
                 .execute(
                     "UPDATE tantalum.tokens SET revoked = $2 WHERE id = $1 AND revoked IS NULL",
@@ -446,7 +450,7 @@ impl ServiceDb {
                 db.execute_batch(end).map_err(err)?;
                 result.map_err(err)
             }
-            Backend::Postgres { location, db } => {
+            Backend::Postgres { location, db, .. } => {
                 let err = |e| Self::pg_err(location, e);
                 let mut db = db.borrow_mut();
                 let mut tx = db.transaction().map_err(err)?;
@@ -494,7 +498,7 @@ impl ServiceDb {
                     .map_err(err)?;
                 rows.collect::<Result<_, _>>().map_err(err)
             }
-            Backend::Postgres { location, db } => {
+            Backend::Postgres { location, db, .. } => {
                 let rows = db
                     .borrow_mut()
                     .query(
@@ -534,11 +538,10 @@ impl ServiceDb {
                 })
                 .optional()
                 .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => db
-                .borrow_mut()
-                .query_opt("SELECT enabled_ratio FROM tantalum.hma_banks WHERE name = $1", &[&bank])
-                .map(|r| r.map(|r| r.get(0)))
-                .map_err(|e| Self::pg_err(location, e)),
+            Backend::Postgres { .. } => Ok(self
+                .pg_query("SELECT enabled_ratio FROM tantalum.hma_banks WHERE name = $1", &[&bank])?
+                .first()
+                .map(|r| r.get(0))),
         }
     }
 
@@ -552,7 +555,7 @@ impl ServiceDb {
                 )
                 .map(drop)
                 .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => db
+            Backend::Postgres { location, db, .. } => db
                 .borrow_mut()
                 .execute(
                     "INSERT INTO tantalum.hma_banks (name, enabled_ratio) VALUES ($1, $2)
@@ -573,7 +576,7 @@ impl ServiceDb {
                 .and_then(|_| db.execute("UPDATE hma_content SET bank = ?2 WHERE bank = ?1", [from, to]))
                 .map(drop)
                 .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => {
+            Backend::Postgres { location, db, .. } => {
                 let mut db = db.borrow_mut();
                 (|| {
                     let mut tx = db.transaction()?;
@@ -597,7 +600,7 @@ impl ServiceDb {
                 .and_then(|_| db.execute("DELETE FROM hma_content WHERE bank = ?1", [bank]))
                 .map(drop)
                 .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => {
+            Backend::Postgres { location, db, .. } => {
                 let mut db = db.borrow_mut();
                 (|| {
                     let mut tx = db.transaction()?;
@@ -635,7 +638,7 @@ impl ServiceDb {
                 Ok(())
             })()
             .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => {
+            Backend::Postgres { location, db, .. } => {
                 let mut db = db.borrow_mut();
                 (|| {
                     let mut tx = db.transaction()?;
@@ -684,16 +687,16 @@ impl ServiceDb {
                 Ok((content, disable))
             })()
             .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => {
-                let row = db
-                    .borrow_mut()
-                    .query_one(
-                        "SELECT s.content, c.disable_until_ts FROM (SELECT $1::BIGINT AS entry) q
-                         LEFT JOIN tantalum.hma_signals s ON s.entry = q.entry
-                         LEFT JOIN tantalum.hma_content c ON c.id = COALESCE(s.content, q.entry)",
-                        &[&(entry as i64)],
-                    )
-                    .map_err(|e| Self::pg_err(location, e))?;
+            Backend::Postgres { .. } => {
+                let rows = self.pg_query(
+                    "SELECT s.content, c.disable_until_ts FROM (SELECT $1::BIGINT AS entry) q
+                     LEFT JOIN tantalum.hma_signals s ON s.entry = q.entry
+                     LEFT JOIN tantalum.hma_content c ON c.id = COALESCE(s.content, q.entry)",
+                    &[&(entry as i64)],
+                )?;
+                let Some(row) = rows.first() else {
+                    return Ok((None, None));
+                };
                 let content: Option<i64> = row.get(0);
                 Ok((content.map(|c| c as u32), row.get(1)))
             }
@@ -720,7 +723,7 @@ impl ServiceDb {
                 )
                 .optional()
                 .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => db
+            Backend::Postgres { location, db, .. } => db
                 .borrow_mut()
                 .query_opt(
                     "SELECT bank, note, disable_until_ts, metadata, signals FROM tantalum.hma_content WHERE id = $1",
@@ -749,7 +752,7 @@ impl ServiceDb {
                 rows.collect::<Result<Vec<_>, _>>()
             })()
             .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => db
+            Backend::Postgres { location, db, .. } => db
                 .borrow_mut()
                 .query(
                     "SELECT entry FROM tantalum.hma_signals WHERE content = $1 ORDER BY entry",
@@ -767,12 +770,31 @@ impl ServiceDb {
                 .execute("DELETE FROM hma_content WHERE id = ?1", [id])
                 .map(drop)
                 .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => db
+            Backend::Postgres { location, db, .. } => db
                 .borrow_mut()
                 .execute("DELETE FROM tantalum.hma_content WHERE id = $1", &[&(id as i64)])
                 .map(drop)
                 .map_err(|e| Self::pg_err(location, e)),
         }
+    }
+
+    /// Runs a hot-path query through a statement prepared once per connection.
+    fn pg_query(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, ServiceDbError> {
+        let Backend::Postgres { location, db, prepared } = &self.backend else {
+            unreachable!("only called on the PostgreSQL backend");
+        };
+        let err = |e| Self::pg_err(location, e);
+        let mut db = db.borrow_mut();
+        let statement = match prepared.borrow().get(sql) {
+            Some(s) => s.clone(),
+            None => db.prepare(sql).map_err(err)?,
+        };
+        prepared.borrow_mut().insert(sql, statement.clone());
+        db.query(&statement, params).map_err(err)
     }
 
     /// Whether calls are round trips to a database server.
@@ -784,7 +806,7 @@ impl ServiceDb {
     fn raw_execute(&self, sql: &str) -> Result<(), ServiceDbError> {
         match &self.backend {
             Backend::Sqlite { path, db } => db.execute_batch(sql).map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db } => db
+            Backend::Postgres { location, db, .. } => db
                 .borrow_mut()
                 .batch_execute(sql)
                 .map_err(|e| Self::pg_err(location, e)),
