@@ -492,6 +492,37 @@ async fn changes_by_other_processes_reach_the_live_index() {
 }
 
 #[tokio::test]
+async fn a_large_batch_of_changes_is_compacted_and_still_matches() {
+    let s = service(false, 64 << 20);
+    let mut store = banks::Store::open(&s.dir).unwrap();
+    store.create_bank("bulk", &Default::default()).unwrap();
+    // More additions than the index keeps pending before it asks to be compacted.
+    let count = index::DELTA_MERGE_AT as u32 + 100;
+    let list: String = (0..count)
+        .map(|n| {
+            let mut bytes = [0x33u8; 32];
+            bytes[..4].copy_from_slice(&n.to_be_bytes());
+            format!("pdq {}\n", pdq::Hash256::from_bytes(bytes).to_hex())
+        })
+        .collect();
+    let entries = banks::formats::read(
+        banks::Format::Plain,
+        Box::new(std::io::Cursor::new(list.into_bytes())),
+        Default::default(),
+    );
+    store.import("bulk", entries).unwrap();
+    s.state.sync().unwrap();
+    let status = s.state.index_status();
+    assert_eq!(status["compactions"], 1, "{status}");
+    assert_eq!(status["pdq_entries"], count as u64);
+    let mut last = [0x33u8; 32];
+    last[..4].copy_from_slice(&(count - 1).to_be_bytes());
+    let query = json!({"queries": [{"pdq": pdq::Hash256::from_bytes(last).to_hex()}]});
+    let (_, found) = s.call("POST", "/v1/match", Some(&s.reader), Some(query)).await;
+    assert_eq!(found["results"][0]["hits"][0]["distance"], 0, "{found}");
+}
+
+#[tokio::test]
 async fn metrics_and_openapi_describe_the_service() {
     let s = service(true, 64 << 20);
     s.call("POST", "/v1/match", None, Some(json!({"queries": [{"pdq": PDQ_A}]})))
