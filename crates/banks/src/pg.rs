@@ -21,7 +21,7 @@ use postgres::{Client, NoTls, Statement, Transaction};
 use crate::formats::LineError;
 use crate::model::{BankInfo, BankKind, Entry, NewEntry};
 use crate::sqlite::{kind_name, now};
-use crate::store::{BankOptions, Change, ChangeCursor, ImportReport, MAX_REPORTED_ERRORS};
+use crate::store::{read_list, BankOptions, Change, ChangeCursor, ImportReport};
 use crate::BankError;
 
 /// The channel replicas LISTEN on.
@@ -357,29 +357,27 @@ impl PgStore {
                 Type::TEXT,
             ];
             let mut writer = BinaryCopyInWriter::new(sink, &types);
-            for item in entries {
-                match item {
-                    Ok(e) if e.withdrawn => withdrawn.extend(e.external_id),
-                    Ok(e) => {
-                        report.read += 1;
-                        if report.bad > 0 {
-                            continue; // nothing will be applied; keep counting errors only
-                        }
-                        let categories = serde_json::to_string(&e.categories).expect("strings serialise");
-                        let raw = serde_json::to_string(&e.raw).expect("JSON values serialise");
-                        let seq = report.read as i64;
-                        writer
-                            .write(&[&seq, &e.signal, &e.hash, &categories, &e.external_id, &e.source, &raw])
-                            .map_err(err)?;
-                    }
-                    Err(line) => {
-                        report.bad += 1;
-                        if report.errors.len() < MAX_REPORTED_ERRORS {
-                            report.errors.push(line);
-                        }
-                    }
-                }
-            }
+            read_list(
+                entries,
+                &mut report,
+                |external_id| {
+                    withdrawn.extend(external_id);
+                    Ok(())
+                },
+                |s| {
+                    let e = s.entry;
+                    writer.write(&[
+                        &s.seq,
+                        &e.signal,
+                        &e.hash,
+                        &s.categories,
+                        &e.external_id,
+                        &e.source,
+                        &s.raw,
+                    ])
+                },
+            )
+            .map_err(err)?;
             writer.finish().map_err(err)?;
         }
         if report.bad > 0 {

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::formats::LineError;
 use crate::model::{BankInfo, BankKind, Entry, NewEntry};
-use crate::store::{BankOptions, Change, ChangeCursor, ImportReport, MAX_REPORTED_ERRORS};
+use crate::store::{read_list, BankOptions, Change, ChangeCursor, ImportReport};
 use crate::BankError;
 
 /// The embedded store: a directory and its SQLite database.
@@ -242,34 +242,24 @@ impl SqliteStore {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(db_err)?;
-            for item in entries {
-                match item {
-                    Ok(e) if e.withdrawn => {
-                        tx.execute(
-                            "INSERT INTO staging_withdrawn (external_id) VALUES (?1)",
-                            params![e.external_id],
-                        )
-                        .map_err(db_err)?;
-                    }
-                    Ok(e) => {
-                        report.read += 1;
-                        if report.bad > 0 {
-                            continue; // nothing will be applied; keep counting errors only
-                        }
-                        let categories = serde_json::to_string(&e.categories).expect("strings serialise");
-                        let raw = serde_json::to_string(&e.raw).expect("JSON values serialise");
-                        stage
-                            .execute(params![e.signal, e.hash, categories, e.external_id, e.source, raw])
-                            .map_err(db_err)?;
-                    }
-                    Err(err) => {
-                        report.bad += 1;
-                        if report.errors.len() < MAX_REPORTED_ERRORS {
-                            report.errors.push(err);
-                        }
-                    }
-                }
-            }
+            read_list(
+                entries,
+                &mut report,
+                |external_id| {
+                    tx.execute(
+                        "INSERT INTO staging_withdrawn (external_id) VALUES (?1)",
+                        params![external_id],
+                    )
+                    .map(drop)
+                },
+                |s| {
+                    let e = s.entry;
+                    stage
+                        .execute(params![e.signal, e.hash, s.categories, e.external_id, e.source, s.raw])
+                        .map(drop)
+                },
+            )
+            .map_err(db_err)?;
         }
         if report.bad == 0 {
             let base: i64 = tx

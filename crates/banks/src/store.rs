@@ -86,6 +86,53 @@ pub enum Change {
     Removed(u32),
 }
 
+/// One list entry as a backend stages it: its position in the list and its
+/// categories and source record as JSON text.
+pub(crate) struct Staged<'a> {
+    /// 1 for the first entry read.
+    pub seq: i64,
+    pub entry: &'a NewEntry,
+    pub categories: String,
+    pub raw: String,
+}
+
+/// Reads a list for an import, the same way for every backend: entries go
+/// to `stage`, withdrawals (by their list id) to `withdraw`, bad lines are
+/// counted into `report` with the first of them kept. After the first bad
+/// line nothing more is staged (the import will not apply) but reading goes
+/// on, so the report counts every bad line.
+pub(crate) fn read_list<E>(
+    entries: impl Iterator<Item = Result<NewEntry, LineError>>,
+    report: &mut ImportReport,
+    mut withdraw: impl FnMut(Option<String>) -> Result<(), E>,
+    mut stage: impl FnMut(Staged<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    for item in entries {
+        match item {
+            Ok(e) if e.withdrawn => withdraw(e.external_id)?,
+            Ok(e) => {
+                report.read += 1;
+                if report.bad > 0 {
+                    continue;
+                }
+                stage(Staged {
+                    seq: report.read as i64,
+                    entry: &e,
+                    categories: serde_json::to_string(&e.categories).expect("strings serialise"),
+                    raw: serde_json::to_string(&e.raw).expect("JSON values serialise"),
+                })?;
+            }
+            Err(line) => {
+                report.bad += 1;
+                if report.errors.len() < MAX_REPORTED_ERRORS {
+                    report.errors.push(line);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where a store lives: a directory (SQLite) or a PostgreSQL database.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Location {

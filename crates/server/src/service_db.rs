@@ -576,19 +576,14 @@ impl ServiceDb {
                 .and_then(|_| db.execute("UPDATE hma_content SET bank = ?2 WHERE bank = ?1", [from, to]))
                 .map(drop)
                 .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db, .. } => {
-                let mut db = db.borrow_mut();
-                (|| {
-                    let mut tx = db.transaction()?;
-                    tx.execute("DELETE FROM tantalum.hma_banks WHERE name = $1", &[&from])?;
-                    tx.execute(
-                        "UPDATE tantalum.hma_content SET bank = $2 WHERE bank = $1",
-                        &[&from, &to],
-                    )?;
-                    tx.commit()
-                })()
-                .map_err(|e| Self::pg_err(location, e))
-            }
+            Backend::Postgres { .. } => self.pg_transaction(|tx| {
+                tx.execute("DELETE FROM tantalum.hma_banks WHERE name = $1", &[&from])?;
+                tx.execute(
+                    "UPDATE tantalum.hma_content SET bank = $2 WHERE bank = $1",
+                    &[&from, &to],
+                )?;
+                Ok(())
+            }),
         }
     }
 
@@ -600,16 +595,11 @@ impl ServiceDb {
                 .and_then(|_| db.execute("DELETE FROM hma_content WHERE bank = ?1", [bank]))
                 .map(drop)
                 .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db, .. } => {
-                let mut db = db.borrow_mut();
-                (|| {
-                    let mut tx = db.transaction()?;
-                    tx.execute("DELETE FROM tantalum.hma_banks WHERE name = $1", &[&bank])?;
-                    tx.execute("DELETE FROM tantalum.hma_content WHERE bank = $1", &[&bank])?;
-                    tx.commit()
-                })()
-                .map_err(|e| Self::pg_err(location, e))
-            }
+            Backend::Postgres { .. } => self.pg_transaction(|tx| {
+                tx.execute("DELETE FROM tantalum.hma_banks WHERE name = $1", &[&bank])?;
+                tx.execute("DELETE FROM tantalum.hma_content WHERE bank = $1", &[&bank])?;
+                Ok(())
+            }),
         }
     }
 
@@ -638,36 +628,31 @@ impl ServiceDb {
                 Ok(())
             })()
             .map_err(|e| Self::sqlite_err(path, e)),
-            Backend::Postgres { location, db, .. } => {
-                let mut db = db.borrow_mut();
-                (|| {
-                    let mut tx = db.transaction()?;
+            Backend::Postgres { .. } => self.pg_transaction(|tx| {
+                tx.execute(
+                    "INSERT INTO tantalum.hma_content (id, bank, note, disable_until_ts, metadata, signals)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (id) DO UPDATE SET bank = excluded.bank, note = excluded.note,
+                         disable_until_ts = excluded.disable_until_ts, metadata = excluded.metadata,
+                         signals = excluded.signals",
+                    &[
+                        &(content.id as i64),
+                        &content.bank,
+                        &content.note,
+                        &content.disable_until_ts,
+                        &content.metadata,
+                        &content.signals,
+                    ],
+                )?;
+                for entry in entries {
                     tx.execute(
-                        "INSERT INTO tantalum.hma_content (id, bank, note, disable_until_ts, metadata, signals)
-                         VALUES ($1, $2, $3, $4, $5, $6)
-                         ON CONFLICT (id) DO UPDATE SET bank = excluded.bank, note = excluded.note,
-                             disable_until_ts = excluded.disable_until_ts, metadata = excluded.metadata,
-                             signals = excluded.signals",
-                        &[
-                            &(content.id as i64),
-                            &content.bank,
-                            &content.note,
-                            &content.disable_until_ts,
-                            &content.metadata,
-                            &content.signals,
-                        ],
+                        "INSERT INTO tantalum.hma_signals (entry, content) VALUES ($1, $2)
+                         ON CONFLICT (entry) DO UPDATE SET content = excluded.content",
+                        &[&(*entry as i64), &(content.id as i64)],
                     )?;
-                    for entry in entries {
-                        tx.execute(
-                            "INSERT INTO tantalum.hma_signals (entry, content) VALUES ($1, $2)
-                             ON CONFLICT (entry) DO UPDATE SET content = excluded.content",
-                            &[&(*entry as i64), &(content.id as i64)],
-                        )?;
-                    }
-                    tx.commit()
-                })()
-                .map_err(|e| Self::pg_err(location, e))
-            }
+                }
+                Ok(())
+            }),
         }
     }
 
@@ -776,6 +761,23 @@ impl ServiceDb {
                 .map(drop)
                 .map_err(|e| Self::pg_err(location, e)),
         }
+    }
+
+    /// Runs `f` in one PostgreSQL transaction.
+    fn pg_transaction(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<(), postgres::Error>,
+    ) -> Result<(), ServiceDbError> {
+        let Backend::Postgres { location, db, .. } = &self.backend else {
+            unreachable!("only called on the PostgreSQL backend");
+        };
+        let mut db = db.borrow_mut();
+        (|| {
+            let mut tx = db.transaction()?;
+            f(&mut tx)?;
+            tx.commit()
+        })()
+        .map_err(|e| Self::pg_err(location, e))
     }
 
     /// Runs a hot-path query through a statement prepared once per connection.
