@@ -195,6 +195,10 @@ impl PgStore {
         })
     }
 
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.borrow().is_closed()
+    }
+
     fn err(&self, e: postgres::Error) -> BankError {
         BankError::pg(&self.url, e)
     }

@@ -266,6 +266,16 @@ impl Store {
         matches!(self.backend, Backend::Postgres(_))
     }
 
+    /// Whether the connection to a database server is gone (a restart, a
+    /// network failure): the value is useless then and should be replaced.
+    /// Never true for the embedded store.
+    pub fn is_closed(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => false,
+            Backend::Postgres(pg) => pg.is_closed(),
+        }
+    }
+
     /// Creates a bank; an error if it exists.
     pub fn create_bank(&self, name: &str, options: &BankOptions) -> Result<(), BankError> {
         if name.is_empty() || name.contains(['/', '\\', '\0']) {

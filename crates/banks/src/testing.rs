@@ -66,6 +66,20 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Ends every connection to this database, as a server restart does.
+    pub fn drop_connections(&self) {
+        let mut client = postgres::Client::connect(&self.admin_url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("connecting to {TEST_POSTGRES}: {e}"));
+        client
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&self.name],
+            )
+            .unwrap_or_else(|e| panic!("ending connections to {}: {e:?}", self.name));
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Ok(mut client) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {

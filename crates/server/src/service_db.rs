@@ -799,6 +799,14 @@ impl ServiceDb {
         db.query(&statement, params).map_err(err)
     }
 
+    /// Whether the connection to the database server is gone (never for SQLite).
+    pub fn is_closed(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite { .. } => false,
+            Backend::Postgres { db, .. } => db.borrow().is_closed(),
+        }
+    }
+
     /// Whether calls are round trips to a database server.
     pub fn is_remote(&self) -> bool {
         matches!(self.backend, Backend::Postgres { .. })

@@ -217,17 +217,23 @@ impl AppState {
     }
 
     /// Runs `f` with a read connection to the store (pooled).
-    pub fn with_reader<T>(&self, f: impl FnOnce(&Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    ///
+    /// A database restart closes every pooled connection: a call that fails
+    /// on a connection found closed is run once more on a fresh one, so
+    /// clients see no error for it.
+    pub fn with_reader<T>(&self, f: impl Fn(&Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
         self.blocking_io(|| {
             let pooled = self.readers.lock().ok().and_then(|mut r| r.pop());
-            let reader = match pooled {
+            let mut reader = match pooled {
                 Some(r) => r,
                 None => Store::open_reader_at(&self.store).map_err(ApiError::internal)?,
             };
-            let out = f(&reader);
-            // A reader whose connection failed is dropped, not pooled: the next call opens a fresh one.
-            let broken = matches!(&out, Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR) && reader.is_remote();
-            if !broken {
+            let mut out = f(&reader);
+            if out.is_err() && reader.is_closed() {
+                reader = Store::open_reader_at(&self.store).map_err(ApiError::internal)?;
+                out = f(&reader);
+            }
+            if !reader.is_closed() {
                 if let Ok(mut pool) = self.readers.lock() {
                     pool.push(reader);
                 }
@@ -236,20 +242,42 @@ impl AppState {
         })
     }
 
+    /// Runs `f` once with a read connection, for work that cannot be
+    /// repeated (a stream already half sent): no retry, a dead connection is
+    /// only dropped.
+    pub fn with_reader_once<T>(&self, f: impl FnOnce(&Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let f = std::cell::Cell::new(Some(f));
+        self.with_reader(|store| match f.take() {
+            Some(f) => f(store),
+            None => Err(ApiError::internal("the database connection was lost")),
+        })
+    }
+
+    /// Runs `f` once with the writer (a streamed import cannot be read
+    /// twice): no retry, a dead connection is replaced for the next call.
+    pub fn with_writer_once<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let f = std::cell::Cell::new(Some(f));
+        self.with_writer(|store| match f.take() {
+            Some(f) => f(store),
+            None => Err(ApiError::internal("the database connection was lost during the import")),
+        })
+    }
+
     /// Runs `f` with the writer, then brings the live index up to date, so
     /// a change is matched as soon as the request returns.
-    pub fn with_writer<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    /// A write that fails on a connection found closed (a database
+    /// restart) is run once more on a fresh one: a closed connection
+    /// committed nothing of the transaction it was in.
+    pub fn with_writer<T>(&self, f: impl Fn(&mut Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
         let out = self.blocking_io(|| {
             let mut writer = self
                 .writer
                 .lock()
                 .map_err(|_| ApiError::internal("store lock poisoned"))?;
-            let out = f(&mut writer);
-            if matches!(&out, Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR) && writer.is_remote() {
-                // The connection may be gone (a database restart): reconnect for the next request.
-                if let Ok(fresh) = Store::open_at(&self.store) {
-                    *writer = fresh;
-                }
+            let mut out = f(&mut writer);
+            if out.is_err() && writer.is_closed() {
+                *writer = Store::open_at(&self.store).map_err(ApiError::internal)?;
+                out = f(&mut writer);
             }
             out
         })?;
@@ -258,18 +286,17 @@ impl AppState {
     }
 
     /// Runs `f` with the service database (tokens, audit, HMA's content records).
-    pub fn with_service<T>(&self, f: impl FnOnce(&ServiceDb) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    /// Like the store's calls, one failed on a closed connection is run once more on a fresh one.
+    pub fn with_service<T>(&self, f: impl Fn(&ServiceDb) -> Result<T, ApiError>) -> Result<T, ApiError> {
         self.blocking_io(|| {
             let mut db = self
                 .service
                 .lock()
                 .map_err(|_| ApiError::internal("service lock poisoned"))?;
-            let out = f(&db);
-            if matches!(&out, Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR) && db.is_remote() {
-                // The connection may be gone (a database restart): reconnect for the next request.
-                if let Ok(fresh) = ServiceDb::open_at(&self.store) {
-                    *db = fresh;
-                }
+            let mut out = f(&db);
+            if out.is_err() && db.is_closed() {
+                *db = ServiceDb::open_at(&self.store).map_err(ApiError::internal)?;
+                out = f(&db);
             }
             out
         })

@@ -322,7 +322,9 @@ pub async fn get_bank(
     let s = state.clone();
     blocking(move || {
         s.with_reader(|store| {
-            let info = store.bank(&name)?.ok_or(banks::BankError::NoSuchBank(name))?;
+            let info = store
+                .bank(&name)?
+                .ok_or_else(|| banks::BankError::NoSuchBank(name.clone()))?;
             Ok(Json(bank_json(&info)))
         })
     })
@@ -400,7 +402,7 @@ pub(crate) fn add_entries(state: &AppState, bank: &str, entries: Vec<EntryIn>) -
     }
     state.with_writer(|store| {
         let keys: Vec<(String, String)> = normalised.iter().map(|e| (e.signal.clone(), e.hash.clone())).collect();
-        let report = store.import(bank, normalised.into_iter().map(Ok))?;
+        let report = store.import(bank, normalised.iter().cloned().map(Ok))?;
         let mut ids = Vec::with_capacity(keys.len());
         for (signal, hash) in keys {
             ids.extend(store.entry_id(bank, &signal, &hash)?);
@@ -562,7 +564,7 @@ pub async fn import(
             ..Default::default()
         };
         let entries = banks::formats::read(format, Box::new(reader), options);
-        s.with_writer(|store| Ok(store.import(&bank, entries)?))
+        s.with_writer_once(|store| Ok(store.import(&bank, entries)?))
     })
     .await?;
     pump.abort();
@@ -628,7 +630,7 @@ pub async fn export(
     let s = state.clone();
     tokio::task::spawn_blocking(move || {
         let error_tx = tx.clone();
-        let result = s.with_reader(|store| {
+        let result = s.with_reader_once(|store| {
             let sink = ChunkWriter { tx, buf: Vec::new() };
             let mut writer = banks::formats::writer(format, Box::new(sink));
             let io = |e: std::io::Error| banks::BankError::Io {

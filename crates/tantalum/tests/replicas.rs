@@ -187,6 +187,22 @@ fn two_replicas_on_one_postgres_store_share_every_change() {
         !banks.to_string().contains("\"shared\"")
     });
 
+    // The database drops every connection (as a restart does): both replicas reconnect on their
+    // own, no request fails, and changes still travel from one to the other.
+    db.drop_connections();
+    let (status, body) = a.call("POST", "/v1/banks", &token, Some(json!({"name": "after_restart"})));
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = a.call(
+        "POST",
+        "/v1/banks/after_restart/entries",
+        &token,
+        Some(json!({"entries": [{"signal": "pdq", "hash": PDQ_A}]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    within_bound("an addition after the connections dropped matched by B", || {
+        !pdq_hits(&b, &token, PDQ_A).is_empty()
+    });
+
     // Both replicas report their index status; the audit chain holds actions from both, unbroken.
     let (status, index) = b.call("GET", "/v1/index/status", &token, None);
     assert_eq!(status, 200, "{index}");
