@@ -69,6 +69,10 @@ pub enum CaseError {
     /// A report could not be produced.
     #[error("report: {0}")]
     Report(String),
+    /// The banks could not be matched against mid-scan (a lost database
+    /// connection): the scan stopped, recording nothing it could not match.
+    #[error("{0}; the scan stopped there and recorded nothing unmatched: run it again to resume")]
+    MatchingFailed(String),
 }
 
 impl CaseError {

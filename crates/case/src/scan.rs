@@ -166,6 +166,9 @@ struct Ctx<'a> {
     workers: Mutex<Vec<Worker>>,
     tx: mpsc::SyncSender<(i64, FileRecord)>,
     stop: AtomicBool,
+    /// Why matching could not be done, once it could not: the scan stops
+    /// and records nothing more, so a rerun matches what was left.
+    failure: &'a Mutex<Option<String>>,
     clock: &'a Clock,
     progress: &'a dyn Progress,
 }
@@ -262,6 +265,7 @@ pub fn scan(
     progress.planned(work.len() as u64);
 
     let clock = Clock::default();
+    let failure = Mutex::new(None);
     let (tx, rx) = mpsc::sync_channel::<(i64, FileRecord)>(1024);
     let ctx = Ctx {
         options,
@@ -283,6 +287,7 @@ pub fn scan(
         workers: Mutex::new(Vec::new()),
         tx,
         stop: AtomicBool::new(false),
+        failure: &failure,
         clock: &clock,
         progress,
     };
@@ -312,6 +317,11 @@ pub fn scan(
     summary.elapsed_s = started.elapsed().as_secs_f64();
     summary.stages = clock.times();
     summary.interrupted = progress.cancelled();
+    if let Some(why) = failure.into_inner().ok().flatten() {
+        let counts_json = serde_json::to_value(&summary).unwrap_or_default();
+        case.end_run(run, "failed", &counts_json)?;
+        return Err(CaseError::MatchingFailed(why));
+    }
     if !summary.interrupted {
         for source in &sources {
             case.set_source_complete(source.id)?;
@@ -458,6 +468,10 @@ pub fn video_hashes(
 
 impl<'c, 'a> SourceSink<'c, 'a> {
     fn send(&self, record: FileRecord) {
+        if self.failed() {
+            // Its matches may be missing: leave it for the rerun rather than record it unmatched.
+            return;
+        }
         if self.ctx.tx.send((self.source.id, record)).is_err() {
             // The writer stopped on an error it will report; stop the rest.
             self.ctx.stop.store(true, Ordering::Relaxed);
@@ -466,6 +480,18 @@ impl<'c, 'a> SourceSink<'c, 'a> {
 
     fn stopping(&self) -> bool {
         self.ctx.stop.load(Ordering::Relaxed) || self.ctx.progress.cancelled()
+    }
+
+    fn failed(&self) -> bool {
+        self.ctx.failure.lock().map(|f| f.is_some()).unwrap_or(true)
+    }
+
+    /// Matching cannot go on: stop the scan, keeping the first reason.
+    fn fail(&self, why: String) {
+        if let Ok(mut failure) = self.ctx.failure.lock() {
+            failure.get_or_insert(why);
+        }
+        self.ctx.stop.store(true, Ordering::Relaxed);
     }
 
     fn with_worker<T>(&self, f: impl FnOnce(&mut Worker) -> T) -> T {
@@ -684,31 +710,57 @@ impl<'c, 'a> SourceSink<'c, 'a> {
         };
         Clock::time(&self.ctx.clock.matching, || {
             self.with_worker(|w| {
-                let Some(store) = w.banks.as_ref() else {
-                    return Vec::new();
+                let mut result = match w.banks.as_ref() {
+                    Some(store) => match_records(matcher, store, query, &options, &mut w.scratch),
+                    None => Err(banks::BankError::Index("no connection to the bank store".into())),
                 };
-                let hits = matcher
-                    .match_query(store, query, &options, &mut w.scratch)
-                    .unwrap_or_default();
-                hits.into_iter()
-                    .map(|h| {
-                        let entry = store.entry(h.entry_id).ok().flatten();
-                        MatchRecord {
-                            bank: h.bank,
-                            entry_id: h.entry_id,
-                            entry_hash: entry.as_ref().map(|e| e.entry.hash.clone()).unwrap_or_default(),
-                            signal: h.signal.name().to_string(),
-                            distance: h.distance,
-                            categories: entry.map(|e| e.entry.categories).unwrap_or_default(),
-                            known_file: h.known_file,
-                            query_match_pct: h.video.map(|v| v.query_match_pct),
-                            target_match_pct: h.video.map(|v| v.target_match_pct),
+                // A database connection lost mid-scan (a restart): reconnect and try once more.
+                // Reads only, so a retry can do no harm whatever the error was.
+                if result.is_err() && w.banks.as_ref().is_none_or(|s| s.is_remote()) {
+                    if let Some(at) = self.ctx.bank_store {
+                        match banks::Store::open_reader_at(at) {
+                            Ok(store) => {
+                                result = match_records(matcher, &store, query, &options, &mut w.scratch);
+                                w.banks = Some(store);
+                            }
+                            Err(e) => result = Err(e),
                         }
-                    })
-                    .collect()
+                    }
+                }
+                result.unwrap_or_else(|e| {
+                    self.fail(format!("matching against the banks failed: {e}"));
+                    Vec::new()
+                })
             })
         })
     }
+}
+
+/// One query's hits as the case records them, each with its entry's hash and categories.
+fn match_records(
+    matcher: &Matcher,
+    store: &banks::Store,
+    query: &Query,
+    options: &banks::MatchOptions,
+    scratch: &mut index::Scratch,
+) -> Result<Vec<MatchRecord>, banks::BankError> {
+    let hits = matcher.match_query(store, query, options, scratch)?;
+    let mut records = Vec::with_capacity(hits.len());
+    for h in hits {
+        let entry = store.entry(h.entry_id)?;
+        records.push(MatchRecord {
+            bank: h.bank,
+            entry_id: h.entry_id,
+            entry_hash: entry.as_ref().map(|e| e.entry.hash.clone()).unwrap_or_default(),
+            signal: h.signal.name().to_string(),
+            distance: h.distance,
+            categories: entry.map(|e| e.entry.categories).unwrap_or_default(),
+            known_file: h.known_file,
+            query_match_pct: h.video.map(|v| v.query_match_pct),
+            target_match_pct: h.video.map(|v| v.target_match_pct),
+        });
+    }
+    Ok(records)
 }
 
 fn extension_of(path: &str) -> Option<String> {

@@ -218,8 +218,8 @@ impl AppState {
 
     /// Runs `f` with a read connection to the store (pooled).
     ///
-    /// A database restart closes every pooled connection: a call that fails
-    /// on a connection found closed is run once more on a fresh one, so
+    /// A database restart closes every pooled connection: a read that fails
+    /// on the database server is run once more on a fresh connection, so
     /// clients see no error for it.
     pub fn with_reader<T>(&self, f: impl Fn(&Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
         self.blocking_io(|| {
@@ -229,7 +229,10 @@ impl AppState {
                 None => Store::open_reader_at(&self.store).map_err(ApiError::internal)?,
             };
             let mut out = f(&reader);
-            if out.is_err() && reader.is_closed() {
+            // Reads only: retrying can do no harm, and the server's "terminating connection"
+            // error can arrive before the client has marked the connection closed.
+            let failed = matches!(&out, Err(e) if e.status == StatusCode::INTERNAL_SERVER_ERROR);
+            if failed && reader.is_remote() {
                 reader = Store::open_reader_at(&self.store).map_err(ApiError::internal)?;
                 out = f(&reader);
             }

@@ -267,3 +267,109 @@ fn the_command_line_works_on_a_postgres_store() {
         "{err}"
     );
 }
+
+fn report_matches(case: &std::path::Path) -> std::collections::BTreeMap<String, Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tantalum"))
+        .args(["report", "--case", case.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let matches: Vec<Value> = f["matches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| json!([m["bank"], m["signal"], m["distance"], m["entry_hash"], m["categories"]]))
+                .collect();
+            (f["path"].as_str().unwrap().to_string(), json!([f["status"], matches]))
+        })
+        .collect()
+}
+
+#[test]
+#[cfg_attr(not(postgres_tests), ignore = "set TANTALUM_TEST_POSTGRES to run")]
+fn a_scan_on_the_postgres_store_records_what_the_embedded_store_does_through_lost_connections() {
+    let db = banks::testing::TestDatabase::create("scan");
+    let dir = tempfile::tempdir().unwrap();
+    let layout = synth::write_evidence(
+        &dir.path().join("tree"),
+        synth::Extras {
+            photos: 40,
+            traps: false,
+        },
+    )
+    .unwrap();
+    let embedded = dir.path().join("store").to_str().unwrap().to_string();
+    for store in [db.url.as_str(), embedded.as_str()] {
+        let run = |args: &[&str]| {
+            let out = tantalum(store).args(args).output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        };
+        run(&[
+            "bank",
+            "import",
+            "flagged",
+            layout.flagged_list.to_str().unwrap(),
+            "--format",
+            "csv",
+        ]);
+        run(&["bank", "create", "known", "--known"]);
+        run(&["bank", "import", "known", layout.known_list.to_str().unwrap()]);
+    }
+    let evidence = layout.evidence.to_str().unwrap();
+    let case_embedded = dir.path().join("case-embedded");
+    let out = tantalum(&embedded)
+        .args(["scan", "--case", case_embedded.to_str().unwrap(), evidence])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the corrupt and empty files: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The same scan on PostgreSQL while every connection is dropped again and again: each
+    // run either completes or stops cleanly, recording nothing unmatched, and the rerun resumes.
+    let case_shared = dir.path().join("case-shared");
+    let dropping = std::sync::atomic::AtomicBool::new(true);
+    let mut runs = Vec::new();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while dropping.load(std::sync::atomic::Ordering::Relaxed) {
+                db.drop_connections();
+                std::thread::sleep(Duration::from_millis(40));
+            }
+        });
+        for _ in 0..4 {
+            let out = tantalum(&db.url)
+                .args(["scan", "--case", case_shared.to_str().unwrap(), evidence])
+                .output()
+                .unwrap();
+            if out.status.code() == Some(2) {
+                eprintln!("a run stopped: {}", String::from_utf8_lossy(&out.stderr).trim());
+            }
+            runs.push(out.status.code());
+        }
+        dropping.store(false, std::sync::atomic::Ordering::Relaxed);
+    });
+    let last = tantalum(&db.url)
+        .args(["scan", "--case", case_shared.to_str().unwrap(), evidence])
+        .output()
+        .unwrap();
+    runs.push(last.status.code());
+    eprintln!("exit codes of the runs: {runs:?}");
+    assert!(
+        matches!(last.status.code(), Some(0 | 1)),
+        "the last run completes: {}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+    let (embedded_matches, shared_matches) = (report_matches(&case_embedded), report_matches(&case_shared));
+    assert!(embedded_matches.values().any(|v| !v[1].as_array().unwrap().is_empty()));
+    assert_eq!(shared_matches, embedded_matches, "the same files, statuses and matches");
+}
