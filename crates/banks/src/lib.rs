@@ -10,6 +10,7 @@ pub mod formats;
 mod matcher;
 mod model;
 mod pg;
+mod pg_tls;
 mod sqlite;
 mod store;
 #[doc(hidden)]
@@ -20,6 +21,7 @@ use std::path::Path;
 pub use formats::{Format, LineError, ReadOptions};
 pub use matcher::{MatchHit, MatchOptions, Matcher, Query};
 pub use model::{BankInfo, BankKind, Entry, NewEntry, Signal};
+pub use pg::connect as connect_postgres;
 pub use store::{
     BankOptions, Change, ChangeCursor, ChangeListener, ImportReport, Location, Store, MAX_REPORTED_ERRORS,
 };

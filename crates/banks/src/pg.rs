@@ -101,13 +101,28 @@ pub(crate) fn redact(url: &str) -> String {
         .join(" ")
 }
 
-fn connect(url: &str) -> Result<Client, BankError> {
-    let config: postgres::Config = url.parse().map_err(|e| BankError::pg(url, e))?;
-    let mut config = config;
+/// Connects to a shared store: plain TCP, or verified TLS with
+/// `sslmode=require` (see `pg_tls`). Used for the service's tables too.
+pub fn connect(url: &str, application: &str) -> Result<Client, BankError> {
+    let (url_without_root, root_cert) = crate::pg_tls::take_root_cert(url);
+    let mut config: postgres::Config = url_without_root.parse().map_err(|e| BankError::pg(url, e))?;
     if config.get_application_name().is_none() {
-        config.application_name("tantalum");
+        config.application_name(application);
     }
-    config.connect(NoTls).map_err(|e| BankError::pg(url, e))
+    if config.get_ssl_mode() == postgres::config::SslMode::Require {
+        let tls = crate::pg_tls::RustlsConnector::new(root_cert.as_deref()).map_err(|message| BankError::Postgres {
+            location: redact(url),
+            message,
+        })?;
+        config.connect(tls).map_err(|e| BankError::pg(url, e))
+    } else if root_cert.is_some() {
+        Err(BankError::Postgres {
+            location: redact(url),
+            message: "sslrootcert is given but not sslmode=require: refusing to connect without TLS".into(),
+        })
+    } else {
+        config.connect(NoTls).map_err(|e| BankError::pg(url, e))
+    }
 }
 
 /// The PostgreSQL backend: one connection, statements prepared once.
@@ -175,7 +190,7 @@ fn bump_generation(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
 impl PgStore {
     /// Connects; with `create`, makes the schema when it is missing.
     pub(crate) fn open(url: &str, create: bool) -> Result<PgStore, BankError> {
-        let mut client = connect(url)?;
+        let mut client = connect(url, "tantalum")?;
         let exists: bool = client
             .query_one("SELECT to_regclass('tantalum.entries') IS NOT NULL", &[])
             .map_err(|e| BankError::pg(url, e))?
@@ -658,7 +673,7 @@ pub(crate) struct PgListener {
 
 impl PgListener {
     pub(crate) fn connect(url: &str) -> Result<PgListener, BankError> {
-        let mut client = connect(url)?;
+        let mut client = connect(url, "tantalum")?;
         client
             .batch_execute(&format!("LISTEN {CHANNEL}"))
             .map_err(|e| BankError::pg(url, e))?;

@@ -207,3 +207,68 @@ fn a_store_that_cannot_be_reached_is_named_without_its_password() {
     assert!(!message.contains("s3cret"), "{message}");
     assert!(matches!(Location::parse("/var/lib/tantalum"), Location::Dir(_)));
 }
+
+#[test]
+#[cfg_attr(not(postgres_tests), ignore = "set TANTALUM_TEST_POSTGRES to run")]
+fn tls_connections_verify_the_server_certificate() {
+    let db = TestDatabase::create("tls");
+    let mut plain = banks::connect_postgres(&db.url, "test").unwrap();
+    let ssl: String = plain.query_one("SHOW ssl", &[]).unwrap().get(0);
+    if ssl != "on" {
+        eprintln!("the test server has TLS off (scripts/test-postgres turns it on): nothing to check");
+        return;
+    }
+    let encrypted = |client: &mut postgres::Client| -> bool {
+        client
+            .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert!(
+        !encrypted(&mut plain),
+        "without sslmode=require the connection is plain"
+    );
+    // scripts/test-postgres puts the CA that signed the server's certificate beside it.
+    let server_cert: String = plain.query_one("SHOW ssl_cert_file", &[]).unwrap().get(0);
+    let cert = std::path::Path::new(&server_cert)
+        .with_file_name("ca.crt")
+        .display()
+        .to_string();
+    let with = |extra: &str| format!("{}{}{extra}", db.url, if db.url.contains('?') { '&' } else { '?' });
+
+    // The CA as the root: verified, encrypted, and the store works over it.
+    let verified = with(&format!("sslmode=require&sslrootcert={cert}"));
+    let mut client = banks::connect_postgres(&verified, "test").unwrap();
+    assert!(encrypted(&mut client));
+    let mut store = Store::open_at(&Location::Postgres(verified.clone())).unwrap();
+    store.create_bank("T", &BankOptions::default()).unwrap();
+    assert!(
+        store
+            .import("T", std::iter::once(entry(hash(3, 3), None, false)))
+            .unwrap()
+            .applied
+    );
+    assert!(Store::listen(&Location::Postgres(verified)).unwrap().is_some());
+
+    // A certificate nobody vouches for is refused, never used unverified.
+    let message = match banks::connect_postgres(&with("sslmode=require"), "test") {
+        Ok(_) => panic!("a private CA's certificate must not pass against the web roots"),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.to_lowercase().contains("certificate"), "{message}");
+    // A root file with no certificate in it, and a root file without TLS asked for: clear refusals.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let message = match banks::connect_postgres(&with(&format!("sslmode=require&sslrootcert={}", empty.display())), "t")
+    {
+        Ok(_) => panic!("no root, no connection"),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("no certificate"), "{message}");
+    let message = match banks::connect_postgres(&with(&format!("sslrootcert={cert}")), "t") {
+        Ok(_) => panic!("a root certificate without sslmode=require must not fall back to plain TCP"),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("sslmode=require"), "{message}");
+}

@@ -295,9 +295,13 @@ impl ServiceDb {
             location: shown.clone(),
             message: pg_message(&e),
         };
-        let mut config: postgres::Config = url.parse().map_err(err)?;
-        config.application_name("tantalum-service");
-        let mut db = config.connect(postgres::NoTls).map_err(err)?;
+        let mut db = banks::connect_postgres(url, "tantalum-service").map_err(|e| ServiceDbError::Postgres {
+            location: shown.clone(),
+            message: match e {
+                banks::BankError::Postgres { message, .. } => message,
+                other => other.to_string(),
+            },
+        })?;
         let mut tx = db.transaction().map_err(err)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SERVICE_LOCK])
             .and_then(|_| tx.batch_execute(POSTGRES_SCHEMA))
