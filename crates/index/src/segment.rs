@@ -235,14 +235,15 @@ impl Segment {
             self.scan(query, radius, &mut scratch.hits);
             return;
         }
-        let m = self.tables.len() as u32;
-        let sub_radius = radius / m;
+        let thresholds = thresholds(self.tables.len(), radius);
 
         // Probe keys of every table, then their bucket lines fetched ahead.
         scratch.probes.clear();
-        for (t, table) in self.tables.iter().enumerate() {
-            let key = table.slice.key(query);
-            push_within(key, table.slice.len, sub_radius, t as u32, &mut scratch.probes);
+        for ((t, table), threshold) in self.tables.iter().enumerate().zip(&thresholds) {
+            if let Some(threshold) = *threshold {
+                let key = table.slice.key(query);
+                push_within(key, table.slice.len, threshold, t as u32, &mut scratch.probes);
+            }
         }
         for &(t, key) in &scratch.probes {
             self.tables[t as usize].prefetch_bucket(key);
@@ -266,7 +267,7 @@ impl Segment {
             for &p in &self.tables[t as usize].positions[start as usize..end as usize] {
                 let h = &self.hashes[p as usize];
                 let d = distance(h, query);
-                if d <= radius && self.first_table(h, query, sub_radius) == t {
+                if d <= radius && self.first_table(h, query, &thresholds) == t {
                     scratch.hits.push(SegmentHit {
                         position: p,
                         distance: d,
@@ -276,21 +277,26 @@ impl Segment {
         }
     }
 
-    /// The first table in which `h` is within `sub_radius` of the query: the
-    /// one table that reports it.
-    fn first_table(&self, h: &Bits, query: &Bits, sub_radius: u32) -> u32 {
+    /// The first table in which `h` is within that table's threshold of the
+    /// query: the one table that reports it.
+    fn first_table(&self, h: &Bits, query: &Bits, thresholds: &[Option<u32>]) -> u32 {
         self.tables
             .iter()
-            .position(|t| (t.slice.key(h) ^ t.slice.key(query)).count_ones() <= sub_radius)
-            .expect("a hit within the radius is within the sub-radius in some table") as u32
+            .zip(thresholds)
+            .position(|(t, threshold)| {
+                threshold.is_some_and(|limit| (t.slice.key(h) ^ t.slice.key(query)).count_ones() <= limit)
+            })
+            .expect("a hit within the radius is within its threshold in some table") as u32
     }
 
     /// Rough cost of a table search in units of one hash compared by a scan.
     fn probe_cost(&self, radius: u32) -> f64 {
-        let m = self.tables.len() as u32;
         let bits = self.tables[0].slice.len;
-        let sub_radius = radius / m;
-        let probes: f64 = (0..=sub_radius.min(bits)).map(|k| binomial(bits, k)).sum::<f64>() * m as f64;
+        let probes: f64 = thresholds(self.tables.len(), radius)
+            .iter()
+            .flatten()
+            .map(|&t| (0..=t.min(bits)).map(|k| binomial(bits, k)).sum::<f64>())
+            .sum();
         let candidates = probes * self.len() as f64 / (1u64 << bits) as f64;
         // A probe or a candidate is a cache miss; a scanned hash is a streamed 32 bytes.
         (probes + candidates) * 20.0
@@ -307,6 +313,29 @@ impl Segment {
             }
         }
     }
+}
+
+/// How far each table's substring may differ from the query's: None skips
+/// the table. A hash within `radius` differs from the query in `radius`
+/// bits at most, so among m substrings some substring i differs by at most
+/// tᵢ whenever Σ(tᵢ + 1) > radius (the generalised pigeonhole principle).
+/// Every table starts at ⌊radius/m⌋, then the slack above radius + 1 is
+/// taken back one table at a time from the end: at radius 31 over 11
+/// tables one table probes at 1 instead of 2 (8 % fewer probes), and at
+/// small radii most tables are skipped (radius 0 probes one table, not 11).
+fn thresholds(m: usize, radius: u32) -> Vec<Option<u32>> {
+    let base = radius / m as u32;
+    let mut limits: Vec<Option<u32>> = vec![Some(base); m];
+    let mut slack = m as u32 * (base + 1) - (radius + 1);
+    for limit in limits.iter_mut().rev() {
+        if slack == 0 {
+            break;
+        }
+        // A table at threshold t covers t + 1 of the budget; dropping it to t - 1 (or skipping it at 0) frees one.
+        *limit = limit.and_then(|t| t.checked_sub(1));
+        slack -= 1;
+    }
+    limits
 }
 
 fn binomial(n: u32, k: u32) -> f64 {
@@ -342,6 +371,72 @@ mod tests {
             assert_eq!(sum_masked(&line, &BEFORE[w]), expected);
         }
         assert_eq!(sum_masked(&[254; 64], &BEFORE[59]), 254 * 59);
+    }
+
+    #[test]
+    fn thresholds_always_cover_the_radius_and_never_probe_more() {
+        for m in 1..=16usize {
+            for radius in 0..=256u32 {
+                let limits = thresholds(m, radius);
+                let covered: u32 = limits.iter().map(|t| t.map_or(0, |t| t + 1)).sum();
+                assert_eq!(covered, radius + 1, "m {m} radius {radius}: {limits:?}");
+                assert!(limits.iter().flatten().all(|&t| t <= radius / m as u32));
+            }
+        }
+        assert_eq!(thresholds(11, 31).iter().filter(|t| **t == Some(1)).count(), 1);
+        assert_eq!(
+            thresholds(11, 0).iter().flatten().count(),
+            1,
+            "an exact lookup probes one table"
+        );
+    }
+
+    /// Hashes at exactly the radius, their differing bits packed into the
+    /// tables with the smallest thresholds (the placement that blinds the
+    /// most tables), are still found.
+    #[test]
+    fn worst_placed_neighbours_are_found() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let n = FLAT_MAX + 4_000;
+        let hashes: Vec<Bits> = (0..n).map(|_| Bits([next(), next(), next(), next()])).collect();
+        let target = hashes[0];
+        let segment = Segment::build(hashes, (0..n as u32).collect());
+        let (m, bits) = layout_for(n);
+        let slices = crate::bits::slices(m, bits);
+        let mut scratch = Scratch::default();
+        for radius in [0, 1, 5, 10, 11, 12, 21, 22, 30, 31, 32, 33, 44] {
+            if !segment.probes_at(radius) {
+                continue;
+            }
+            let limits = thresholds(m as usize, radius);
+            // Tables by threshold, smallest first: each gets threshold + 1 flips (blinded) while flips last.
+            let mut order: Vec<usize> = (0..m as usize).collect();
+            order.sort_by_key(|&t| limits[t].map_or(0, |l| l + 1));
+            let mut query = target;
+            let mut left = radius;
+            for t in order {
+                let take = limits[t].map_or(0, |l| l + 1).min(left).min(slices[t].len);
+                for k in 0..take {
+                    let bit = slices[t].start + k;
+                    query.0[(bit / 64) as usize] ^= 1 << (63 - bit % 64);
+                }
+                left -= take;
+                assert_eq!((slices[t].key(&query) ^ slices[t].key(&target)).count_ones(), take);
+            }
+            assert_eq!(left, 0, "radius {radius}: every flip placed inside a table");
+            assert_eq!(distance(&query, &target), radius);
+            segment.search(&query, radius, &mut scratch);
+            assert!(
+                scratch.hits.iter().any(|h| h.position == 0 && h.distance == radius),
+                "radius {radius}: the neighbour at distance {radius} was missed"
+            );
+        }
     }
 
     #[test]
