@@ -113,6 +113,11 @@ impl Matcher {
 
     /// Applies changes read from the store's feed ([`Store::changes_since`])
     /// to the live index, without rebuilding it; bank settings are re-read.
+    ///
+    /// Everything is read from the store before anything changes here, so
+    /// a store failure leaves the matcher as it was and the same changes can
+    /// be applied again (the index must never hold an entry twice: a stale
+    /// copy would go on matching after a withdrawal).
     pub fn apply(&mut self, store: &Store, changes: &[crate::Change]) -> Result<(), BankError> {
         let names = if self.selected.is_empty() {
             store.bank_names()?
@@ -125,14 +130,20 @@ impl Matcher {
                 infos.insert(name, info);
             }
         }
+        let videos_changed = changes.iter().any(|change| match change {
+            crate::Change::Removed(id) => self.video_entries.iter().any(|(v, _)| v == id),
+            crate::Change::Added { signal, .. } => signal == "vpdq",
+        });
+        let videos = if videos_changed {
+            Some(store.vpdq_entries()?)
+        } else {
+            None
+        };
+
         self.banks = infos;
-        let mut videos_changed = false;
         for change in changes {
             match change {
-                crate::Change::Removed(id) => {
-                    self.pdq.remove(*id);
-                    videos_changed |= self.video_entries.iter().any(|(v, _)| v == id);
-                }
+                crate::Change::Removed(id) => self.pdq.remove(*id),
                 crate::Change::Added { id, signal, hash, .. } if signal == "pdq" => {
                     if let Ok(h) = pdq::Hash256::from_hex(hash) {
                         if *id <= self.loaded_up_to {
@@ -142,13 +153,14 @@ impl Matcher {
                         self.pdq.add(h.as_bytes(), *id);
                     }
                 }
-                crate::Change::Added { signal, .. } => videos_changed |= signal == "vpdq",
+                crate::Change::Added { .. } => {}
             }
         }
-        if videos_changed {
+        if let Some(entries) = videos {
             let mut video_entries = Vec::new();
             let mut video_frames = Vec::new();
-            for (id, bank, frames) in store.vpdq_entries()? {
+            // The selected banks only, as at load.
+            for (id, bank, frames) in entries.into_iter().filter(|(_, bank, _)| self.banks.contains_key(bank)) {
                 video_entries.push((id, bank));
                 video_frames.push((id, frames));
             }

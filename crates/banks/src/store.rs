@@ -154,14 +154,6 @@ impl Location {
         }
     }
 
-    /// The directory, for the embedded store.
-    pub fn dir(&self) -> Option<&Path> {
-        match self {
-            Location::Dir(d) => Some(d),
-            Location::Postgres(_) => None,
-        }
-    }
-
     /// Whether a store is there already (never creates one). A database is
     /// assumed to be there: connecting tells.
     pub fn exists(&self) -> bool {
@@ -253,11 +245,6 @@ impl Store {
     /// Where the store lives.
     pub fn location(&self) -> &Location {
         &self.location
-    }
-
-    /// The store directory (for the embedded store; None for PostgreSQL).
-    pub fn dir(&self) -> Option<&Path> {
-        self.location.dir()
     }
 
     /// Whether every call is a round trip to a database server (PostgreSQL):

@@ -811,11 +811,6 @@ impl ServiceDb {
         }
     }
 
-    /// Whether calls are round trips to a database server.
-    pub fn is_remote(&self) -> bool {
-        matches!(self.backend, Backend::Postgres { .. })
-    }
-
     #[cfg(test)]
     fn raw_execute(&self, sql: &str) -> Result<(), ServiceDbError> {
         match &self.backend {

@@ -90,26 +90,51 @@ fn a_hang_is_stopped_by_the_timeout() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    // A long video hashed frame by frame with a tiny time limit stands in for a decoder that hangs.
+    // A decoder that hangs, for real: an `ffmpeg` first on PATH that becomes `sleep` for the one
+    // file named for it and is the real ffmpeg for everything else (other tests in this process).
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v ffmpeg"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_string();
     let video = make(
         dir.path(),
-        "long.mp4",
+        "hangs-forever.mp4",
         &[
             "-f",
             "lavfi",
             "-i",
-            "testsrc=size=320x240:rate=30:duration=10",
+            "testsrc=size=64x48:rate=10:duration=1",
             "-pix_fmt",
             "yuv420p",
         ],
     );
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("ffmpeg");
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\ncase \"$*\" in *hangs-forever*) exec sleep 60 ;; esac\nexec '{real}' \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::set_var("PATH", format!("{}:{}", bin.display(), path.to_string_lossy()));
+
     let options = vpdq::HashOptions {
-        seconds_per_hash: 0.0,
-        timeout: std::time::Duration::from_millis(200),
+        timeout: std::time::Duration::from_millis(500),
         ..Default::default()
     };
+    let started = std::time::Instant::now();
     let e = vpdq::hash_video(&video, &options).unwrap_err();
     assert!(matches!(e, vpdq::VpdqError::Timeout(_)), "{e}");
+    // The child is killed at the limit, not waited for: the 60 s sleep never runs out.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
 
 #[test]
