@@ -21,7 +21,7 @@ use std::path::Path;
 pub use formats::{Format, LineError, ReadOptions};
 pub use matcher::{MatchHit, MatchOptions, Matcher, Query};
 pub use model::{BankInfo, BankKind, Entry, NewEntry, Signal};
-pub use pg::connect as connect_postgres;
+pub use pg::{connect as connect_postgres, ensure_schema as ensure_postgres_schema};
 pub use store::{
     BankOptions, Change, ChangeCursor, ChangeListener, ImportReport, Location, Store, MAX_REPORTED_ERRORS,
 };

@@ -76,6 +76,47 @@ CREATE TRIGGER entry_removed AFTER UPDATE OF removed OR DELETE ON tantalum.entri
     FOR EACH ROW EXECUTE FUNCTION tantalum.entry_removed();
 ";
 
+/// Makes a part of the schema (`ddl`, idempotent) unless it is already at
+/// `version`. The check is one read, so opening a store costs no DDL: the
+/// DDL's table locks (a trigger's replacement locks its table outright)
+/// would otherwise stall every replica's lookups whenever any command
+/// opened the store during a long read. Concurrent first opens take turns
+/// under the writers' lock and the second finds the work done.
+pub fn ensure_schema(client: &mut Client, part: &str, version: i64, ddl: &str) -> Result<(), postgres::Error> {
+    let current = |client: &mut Client| -> Result<Option<i64>, postgres::Error> {
+        let table: bool = client
+            .query_one("SELECT to_regclass('tantalum.schema_versions') IS NOT NULL", &[])?
+            .get(0);
+        if !table {
+            return Ok(None);
+        }
+        Ok(client
+            .query_opt("SELECT version FROM tantalum.schema_versions WHERE part = $1", &[&part])?
+            .map(|r| r.get(0)))
+    };
+    if current(client)? == Some(version) {
+        return Ok(());
+    }
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+    tx.batch_execute(
+        "CREATE SCHEMA IF NOT EXISTS tantalum;
+         CREATE TABLE IF NOT EXISTS tantalum.schema_versions (part TEXT PRIMARY KEY, version BIGINT NOT NULL);",
+    )?;
+    let done: Option<i64> = tx
+        .query_opt("SELECT version FROM tantalum.schema_versions WHERE part = $1", &[&part])?
+        .map(|r| r.get(0));
+    if done != Some(version) {
+        tx.batch_execute(ddl)?;
+        tx.execute(
+            "INSERT INTO tantalum.schema_versions (part, version) VALUES ($1, $2)
+             ON CONFLICT (part) DO UPDATE SET version = excluded.version",
+            &[&part, &version],
+        )?;
+    }
+    tx.commit()
+}
+
 /// A connection string with its password replaced, for messages.
 pub(crate) fn redact(url: &str) -> String {
     // postgres://user:secret@host/db → postgres://user:***@host/db
@@ -189,25 +230,21 @@ fn bump_generation(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
 
 impl PgStore {
     /// Connects; with `create`, makes the schema when it is missing.
-    pub(crate) fn open(url: &str, create: bool) -> Result<PgStore, BankError> {
+    /// Connects, making or updating the tables when they are not at this
+    /// version (readers and writers alike: whoever comes first).
+    pub(crate) fn open(url: &str) -> Result<PgStore, BankError> {
         let mut client = connect(url, "tantalum")?;
-        let exists: bool = client
-            .query_one("SELECT to_regclass('tantalum.entries') IS NOT NULL", &[])
-            .map_err(|e| BankError::pg(url, e))?
-            .get(0);
-        if !exists || create {
-            // Replicas starting together must not race on CREATE: one at a time.
-            let mut tx = client.transaction().map_err(|e| BankError::pg(url, e))?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-                .and_then(|_| tx.batch_execute(SCHEMA))
-                .map_err(|e| BankError::pg(url, e))?;
-            tx.commit().map_err(|e| BankError::pg(url, e))?;
-        }
+        ensure_schema(&mut client, "banks", 1, SCHEMA).map_err(|e| BankError::pg(url, e))?;
         Ok(PgStore {
             url: url.to_string(),
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
         })
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        let mut client = self.client.borrow_mut();
+        !client.is_closed() && client.simple_query("SELECT 1").is_ok()
     }
 
     pub(crate) fn is_closed(&self) -> bool {

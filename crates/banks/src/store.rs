@@ -222,7 +222,7 @@ impl Store {
     pub fn open_at(location: &Location) -> Result<Store, BankError> {
         let backend = match location {
             Location::Dir(dir) => Backend::Sqlite(SqliteStore::open(dir)?),
-            Location::Postgres(url) => Backend::Postgres(Box::new(PgStore::open(url, true)?)),
+            Location::Postgres(url) => Backend::Postgres(Box::new(PgStore::open(url)?)),
         };
         Ok(Store {
             location: location.clone(),
@@ -234,7 +234,7 @@ impl Store {
     pub fn open_reader_at(location: &Location) -> Result<Store, BankError> {
         let backend = match location {
             Location::Dir(dir) => Backend::Sqlite(SqliteStore::open_reader(dir)?),
-            Location::Postgres(url) => Backend::Postgres(Box::new(PgStore::open(url, false)?)),
+            Location::Postgres(url) => Backend::Postgres(Box::new(PgStore::open(url)?)),
         };
         Ok(Store {
             location: location.clone(),
@@ -260,6 +260,16 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(_) => false,
             Backend::Postgres(pg) => pg.is_closed(),
+        }
+    }
+
+    /// Whether the connection still answers (a round trip for PostgreSQL;
+    /// always true for the embedded store). After a failed call, this tells
+    /// a dead connection (retry on a fresh one) from a refused statement.
+    pub fn is_alive(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => true,
+            Backend::Postgres(pg) => pg.is_alive(),
         }
     }
 

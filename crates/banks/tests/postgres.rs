@@ -272,3 +272,27 @@ fn tls_connections_verify_the_server_certificate() {
     };
     assert!(message.contains("sslmode=require"), "{message}");
 }
+
+#[test]
+#[cfg_attr(not(postgres_tests), ignore = "set TANTALUM_TEST_POSTGRES to run")]
+fn opening_a_store_again_runs_no_ddl() {
+    // DDL locks tables (replacing a trigger locks entries outright), which would stall every
+    // replica's lookups whenever a command opened the store: the schema is made once per version.
+    let db = TestDatabase::create("ddl_once");
+    let location = Location::Postgres(db.url.clone());
+    let trigger = |client: &mut postgres::Client| -> u32 {
+        client
+            .query_one("SELECT oid FROM pg_trigger WHERE tgname = 'entry_removed'", &[])
+            .unwrap()
+            .get(0)
+    };
+    let first = Store::open_at(&location).unwrap();
+    let mut admin = banks::connect_postgres(&db.url, "test").unwrap();
+    let made = trigger(&mut admin);
+    for _ in 0..3 {
+        Store::open_at(&location).unwrap();
+        Store::open_reader_at(&location).unwrap();
+    }
+    assert_eq!(trigger(&mut admin), made, "the trigger was not made again");
+    first.create_bank("still-works", &BankOptions::default()).unwrap();
+}

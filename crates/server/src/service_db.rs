@@ -302,11 +302,7 @@ impl ServiceDb {
                 other => other.to_string(),
             },
         })?;
-        let mut tx = db.transaction().map_err(err)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SERVICE_LOCK])
-            .and_then(|_| tx.batch_execute(POSTGRES_SCHEMA))
-            .map_err(err)?;
-        tx.commit().map_err(err)?;
+        banks::ensure_postgres_schema(&mut db, "service", 1, POSTGRES_SCHEMA).map_err(err)?;
         Ok(ServiceDb {
             backend: Backend::Postgres {
                 location: shown,
@@ -803,11 +799,16 @@ impl ServiceDb {
         db.query(&statement, params).map_err(err)
     }
 
-    /// Whether the connection to the database server is gone (never for SQLite).
-    pub fn is_closed(&self) -> bool {
+    /// Whether the connection still answers (a round trip for PostgreSQL;
+    /// always true for SQLite): after a failed call, tells a dead connection
+    /// from a refused statement.
+    pub fn is_alive(&self) -> bool {
         match &self.backend {
-            Backend::Sqlite { .. } => false,
-            Backend::Postgres { db, .. } => db.borrow().is_closed(),
+            Backend::Sqlite { .. } => true,
+            Backend::Postgres { db, .. } => {
+                let mut db = db.borrow_mut();
+                !db.is_closed() && db.simple_query("SELECT 1").is_ok()
+            }
         }
     }
 

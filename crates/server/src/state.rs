@@ -268,8 +268,8 @@ impl AppState {
 
     /// Runs `f` with the writer, then brings the live index up to date, so
     /// a change is matched as soon as the request returns.
-    /// A write that fails on a connection found closed (a database
-    /// restart) is run once more on a fresh one: a closed connection
+    /// A write that fails on a connection that no longer answers (a
+    /// database restart) is run once more on a fresh one: a dead connection
     /// committed nothing of the transaction it was in.
     pub fn with_writer<T>(&self, f: impl Fn(&mut Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
         let out = self.blocking_io(|| {
@@ -278,7 +278,7 @@ impl AppState {
                 .lock()
                 .map_err(|_| ApiError::internal("store lock poisoned"))?;
             let mut out = f(&mut writer);
-            if out.is_err() && writer.is_closed() {
+            if out.is_err() && !writer.is_alive() {
                 *writer = Store::open_at(&self.store).map_err(ApiError::internal)?;
                 out = f(&mut writer);
             }
@@ -289,7 +289,7 @@ impl AppState {
     }
 
     /// Runs `f` with the service database (tokens, audit, HMA's content records).
-    /// Like the store's calls, one failed on a closed connection is run once more on a fresh one.
+    /// Like the store's calls, one failed on a connection that no longer answers is run once more on a fresh one.
     pub fn with_service<T>(&self, f: impl Fn(&ServiceDb) -> Result<T, ApiError>) -> Result<T, ApiError> {
         self.blocking_io(|| {
             let mut db = self
@@ -297,7 +297,7 @@ impl AppState {
                 .lock()
                 .map_err(|_| ApiError::internal("service lock poisoned"))?;
             let mut out = f(&db);
-            if out.is_err() && db.is_closed() {
+            if out.is_err() && !db.is_alive() {
                 *db = ServiceDb::open_at(&self.store).map_err(ApiError::internal)?;
                 out = f(&db);
             }
