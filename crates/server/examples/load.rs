@@ -3,11 +3,13 @@
 //! service answers, while a curator adds and withdraws entries every few
 //! seconds, and the service's RSS is sampled.
 //!
-//! `cargo run --release -p tantalum-server --example load -- ADDR TOKEN QUERIES SECONDS [CONNECTIONS] [SERVER_PID]`
+//! `cargo run --release -p tantalum-server --example load -- ADDR TOKEN QUERIES SECONDS [CONNECTIONS] [SERVER_PID] [--batch N]`
 //!
 //! QUERIES is a file of PDQ hashes, one per line (the benchmark kit's
-//! queries.txt). Prints requests/s, p50/p99/max latency, the updates made,
-//! and RSS samples of SERVER_PID.
+//! queries.txt). Each request is one HMA `GET /m/raw_lookup`, or with
+//! `--batch N` one `POST /v1/match` of N hashes (how a platform that
+//! collects uploads for a few milliseconds would call it). Prints lookups/s,
+//! p50/p99/max request latency, the updates made, and RSS samples of SERVER_PID.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -65,21 +67,29 @@ impl Conn {
     }
 }
 
-fn rss_kb(pid: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+/// RSS and its anonymous part (RssAnon: what the process owns; the rest is
+/// mapped files, the bank database and a saved index, from the page cache).
+fn rss_kb(pid: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("RssAnon:"))
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut batch = 0usize;
+    if let Some(at) = args.iter().position(|a| a == "--batch") {
+        batch = args.get(at + 1).and_then(|n| n.parse().ok()).expect("--batch N");
+        args.drain(at..at + 2);
+    }
     if args.len() < 4 {
-        eprintln!("usage: load ADDR TOKEN QUERIES SECONDS [CONNECTIONS] [SERVER_PID]");
+        eprintln!("usage: load ADDR TOKEN QUERIES SECONDS [CONNECTIONS] [SERVER_PID] [--batch N]");
         std::process::exit(2);
     }
     let (addr, token) = (args[0].clone(), args[1].clone());
@@ -153,24 +163,44 @@ fn main() {
                 let mut conn = Conn::open(&addr);
                 let mut latencies = Vec::new();
                 let mut i = w * 7919;
+                let mut lookups = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    let q = &queries[i % queries.len()];
-                    i += 1;
-                    let path = format!("/m/raw_lookup?signal={q}&signal_type=pdq&include_distance=true");
-                    let t = Instant::now();
-                    let status = conn.request("GET", &path, &token, None);
+                    let t;
+                    let status = if batch == 0 {
+                        let q = &queries[i % queries.len()];
+                        i += 1;
+                        let path = format!("/m/raw_lookup?signal={q}&signal_type=pdq&include_distance=true");
+                        t = Instant::now();
+                        lookups += 1;
+                        conn.request("GET", &path, &token, None)
+                    } else {
+                        let items: Vec<String> = (0..batch)
+                            .map(|k| format!("{{\"pdq\":\"{}\"}}", queries[(i + k) % queries.len()]))
+                            .collect();
+                        i += batch;
+                        let body = format!("{{\"queries\":[{}]}}", items.join(","));
+                        t = Instant::now();
+                        lookups += batch as u64;
+                        conn.request("POST", "/v1/match", &token, Some(&body))
+                    };
                     latencies.push(t.elapsed().as_micros() as u32);
                     if status != 200 {
                         errors.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                latencies
+                (lookups, latencies)
             })
         })
         .collect();
     std::thread::sleep(Duration::from_secs(seconds));
     stop.store(true, Ordering::Relaxed);
-    let mut all: Vec<u32> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    let mut lookups = 0u64;
+    let mut all: Vec<u32> = Vec::new();
+    for w in workers {
+        let (n, latencies) = w.join().unwrap();
+        lookups += n;
+        all.extend(latencies);
+    }
     let elapsed = started.elapsed().as_secs_f64();
     let updates = curator.join().unwrap();
     let samples = sampler.join().unwrap();
@@ -181,24 +211,30 @@ fn main() {
             .unwrap_or(0)
     };
     println!(
-        "{} lookups in {elapsed:.1} s over {connections} connections: {:.0} lookups/s; latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; {} non-200; {updates} bank updates",
+        "{lookups} lookups in {} requests in {elapsed:.1} s over {connections} connections: {:.0} lookups/s; request latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; {} non-200; {updates} bank updates",
         all.len(),
-        all.len() as f64 / elapsed,
+        lookups as f64 / elapsed,
         f64::from(pct(0.50)) / 1000.0,
         f64::from(pct(0.99)) / 1000.0,
         f64::from(all.last().copied().unwrap_or(0)) / 1000.0,
         errors.load(Ordering::Relaxed)
     );
     if !samples.is_empty() {
-        let line: Vec<String> = samples.iter().map(|(t, kb)| format!("{t}s:{}MiB", kb / 1024)).collect();
-        let min = samples.iter().map(|s| s.1).min().unwrap_or(0);
-        let max = samples.iter().map(|s| s.1).max().unwrap_or(0);
-        println!(
-            "server RSS: min {} MiB, max {} MiB ({:+.1} %); samples {}",
-            min / 1024,
-            max / 1024,
-            (max as f64 / min.max(1) as f64 - 1.0) * 100.0,
-            line.join(" ")
-        );
+        for (label, pick) in [("RSS", 0usize), ("anonymous RSS", 1)] {
+            let value = |kb: &(u64, u64)| if pick == 0 { kb.0 } else { kb.1 };
+            let line: Vec<String> = samples
+                .iter()
+                .map(|(t, kb)| format!("{t}s:{}MiB", value(kb) / 1024))
+                .collect();
+            let min = samples.iter().map(|s| value(&s.1)).min().unwrap_or(0);
+            let max = samples.iter().map(|s| value(&s.1)).max().unwrap_or(0);
+            println!(
+                "server {label}: min {} MiB, max {} MiB ({:+.1} %); samples {}",
+                min / 1024,
+                max / 1024,
+                (max as f64 / min.max(1) as f64 - 1.0) * 100.0,
+                line.join(" ")
+            );
+        }
     }
 }

@@ -125,8 +125,26 @@ impl Metrics {
             "# HELP process_resident_memory_bytes Resident memory.\n# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {}",
             resident_bytes()
         );
+        let _ = writeln!(
+            out,
+            "# HELP tantalum_memory_anonymous_bytes Resident memory the process owns (RssAnon): the index and buffers. process_resident_memory_bytes also counts pages of mapped files (the bank database, a saved index), which belong to the OS page cache and are counted once per mapping.\n# TYPE tantalum_memory_anonymous_bytes gauge\ntantalum_memory_anonymous_bytes {}",
+            anonymous_bytes()
+        );
         out
     }
+}
+
+/// Anonymous resident memory (RssAnon) from /proc (0 where there is none).
+pub fn anonymous_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("RssAnon:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
 }
 
 /// Resident set size from /proc (0 where there is none).

@@ -532,6 +532,12 @@ async fn metrics_and_openapi_describe_the_service() {
     assert!(text.contains("tantalum_requests_total{route=\"/v1/match\",method=\"POST\",status=\"200\"} 1"));
     assert!(text.contains("tantalum_request_duration_seconds_bucket{route=\"/v1/match\""));
     assert!(text.contains("tantalum_index_entries 0") && text.contains("process_resident_memory_bytes"));
+    let anonymous = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tantalum_memory_anonymous_bytes "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("anonymous memory gauge");
+    assert!(anonymous > 0, "RssAnon is read from /proc");
     let (_, doc) = s.call("GET", "/openapi.json", None, None).await;
     for path in [
         "/v1/hash",

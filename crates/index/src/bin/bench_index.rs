@@ -94,8 +94,14 @@ fn main() {
     let n = entries.len();
 
     let started = Instant::now();
-    let index = HammingIndex::build(entries);
+    let mut index = HammingIndex::build(entries);
     let build_s = started.elapsed().as_secs_f64();
+    if let Some(path) = args.iter().position(|a| a == "--mapped").and_then(|i| args.get(i + 1)) {
+        // As a store's cached index is used: saved, then opened by a map.
+        index.save(std::path::Path::new(path)).expect("save");
+        drop(index);
+        index = HammingIndex::open(std::path::Path::new(path)).expect("open");
+    }
     let rss_after = rss_mb();
 
     let mut qps1 = Vec::new();
