@@ -145,21 +145,22 @@ pub(crate) fn redact(url: &str) -> String {
 /// Connects to a shared store: plain TCP, or verified TLS with
 /// `sslmode=require` (see `pg_tls`). Used for the service's tables too.
 pub fn connect(url: &str, application: &str) -> Result<Client, BankError> {
-    let (url_without_root, root_cert) = crate::pg_tls::take_root_cert(url);
-    let mut config: postgres::Config = url_without_root.parse().map_err(|e| BankError::pg(url, e))?;
+    let (url_without_files, tls_files) = crate::pg_tls::take_tls_files(url);
+    let mut config: postgres::Config = url_without_files.parse().map_err(|e| BankError::pg(url, e))?;
     if config.get_application_name().is_none() {
         config.application_name(application);
     }
     if config.get_ssl_mode() == postgres::config::SslMode::Require {
-        let tls = crate::pg_tls::RustlsConnector::new(root_cert.as_deref()).map_err(|message| BankError::Postgres {
+        let tls = crate::pg_tls::RustlsConnector::new(&tls_files).map_err(|message| BankError::Postgres {
             location: redact(url),
             message,
         })?;
         config.connect(tls).map_err(|e| BankError::pg(url, e))
-    } else if root_cert.is_some() {
+    } else if tls_files.any() {
         Err(BankError::Postgres {
             location: redact(url),
-            message: "sslrootcert is given but not sslmode=require: refusing to connect without TLS".into(),
+            message: "sslrootcert, sslcert or sslkey is given but not sslmode=require: refusing to connect without TLS"
+                .into(),
         })
     } else {
         config.connect(NoTls).map_err(|e| BankError::pg(url, e))

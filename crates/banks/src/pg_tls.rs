@@ -5,6 +5,11 @@
 //! that encrypts without verifying, since that protects against nothing an
 //! attacker on the path cannot undo. Without `sslmode=require` the
 //! connection is plain TCP, as before.
+//!
+//! Where the server asks for a client certificate (pg_hba `cert`, or
+//! `clientcert=verify-full`), `sslcert=FILE` and `sslkey=FILE` (PEM, the key
+//! unencrypted) give it, as libpq takes them; like libpq, a key file that
+//! its group or others may read is refused.
 
 use std::future::Future;
 use std::io;
@@ -17,7 +22,84 @@ use postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+/// The files a connection string names for TLS (libpq's parameter names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TlsFiles {
+    /// `sslrootcert`: the CA certificates to trust instead of the web roots.
+    pub root_cert: Option<std::path::PathBuf>,
+    /// `sslcert`: the client's certificate chain.
+    pub client_cert: Option<std::path::PathBuf>,
+    /// `sslkey`: the client certificate's private key.
+    pub client_key: Option<std::path::PathBuf>,
+}
+
+impl TlsFiles {
+    /// Whether any file is named (then TLS must be asked for).
+    pub(crate) fn any(&self) -> bool {
+        self.root_cert.is_some() || self.client_cert.is_some() || self.client_key.is_some()
+    }
+}
+
+/// Refuses a key file its group or others may read, as libpq does: owned by
+/// the user, no group or other access; owned by root, group read at most.
+#[cfg(unix)]
+fn check_key_permissions(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("sslkey {}: {e}", path.display()))?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let mode = meta.mode() & 0o777;
+    let allowed = if meta.uid() == me {
+        mode & 0o077 == 0
+    } else if meta.uid() == 0 {
+        mode & 0o037 == 0
+    } else {
+        return Err(format!(
+            "sslkey {}: the private key file must be owned by the current user or root",
+            path.display()
+        ));
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(format!(
+            "sslkey {}: the private key file has group or world access ({mode:o}); it should be u=rw (0600) or less",
+            path.display()
+        ))
+    }
+}
+
+#[cfg(not(unix))]
+fn check_key_permissions(_path: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+/// The client certificate chain and key, when both are named.
+fn client_identity(files: &TlsFiles) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, String> {
+    let (cert_path, key_path) = match (&files.client_cert, &files.client_key) {
+        (None, None) => return Ok(None),
+        (Some(c), Some(k)) => (c, k),
+        _ => return Err("sslcert and sslkey go together: name both or neither".into()),
+    };
+    let pem = std::fs::read(cert_path).map_err(|e| format!("sslcert {}: {e}", cert_path.display()))?;
+    let chain = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("sslcert {}: {e}", cert_path.display()))?;
+    if chain.is_empty() {
+        return Err(format!("sslcert {}: no certificate in it", cert_path.display()));
+    }
+    check_key_permissions(key_path)?;
+    let pem = std::fs::read(key_path).map_err(|e| format!("sslkey {}: {e}", key_path.display()))?;
+    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
+        format!(
+            "sslkey {}: no unencrypted private key in it ({e}); encrypted keys are not supported",
+            key_path.display()
+        )
+    })?;
+    Ok(Some((chain, key)))
+}
 
 /// Makes verified TLS sessions for tokio-postgres.
 #[derive(Clone)]
@@ -26,10 +108,11 @@ pub(crate) struct RustlsConnector {
 }
 
 impl RustlsConnector {
-    /// Trusts the certificates in `root_cert` (PEM), or the web roots when None.
-    pub(crate) fn new(root_cert: Option<&Path>) -> Result<RustlsConnector, String> {
+    /// Trusts the certificates in `files.root_cert` (PEM), or the web roots
+    /// when None; presents the client certificate when one is named.
+    pub(crate) fn new(files: &TlsFiles) -> Result<RustlsConnector, String> {
         let mut roots = rustls::RootCertStore::empty();
-        match root_cert {
+        match files.root_cert.as_deref() {
             Some(path) => {
                 let pem = std::fs::read(path).map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
                 for cert in CertificateDer::pem_slice_iter(&pem) {
@@ -44,11 +127,19 @@ impl RustlsConnector {
             }
             None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            .with_root_certificates(roots);
+        let config = match client_identity(files)? {
+            Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
+                format!(
+                    "sslcert/sslkey {}: {e}",
+                    files.client_key.as_deref().unwrap_or(Path::new("")).display()
+                )
+            })?,
+            None => builder.with_no_client_auth(),
+        };
         Ok(RustlsConnector {
             config: Arc::new(config),
         })
@@ -127,43 +218,42 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for RustlsStream<S> {
     }
 }
 
-/// Takes `sslrootcert` out of a connection string (tokio-postgres refuses
-/// keys it does not know), in URL or key=value form.
-pub(crate) fn take_root_cert(url: &str) -> (String, Option<std::path::PathBuf>) {
+/// Takes `sslrootcert`, `sslcert` and `sslkey` out of a connection string
+/// (tokio-postgres refuses keys it does not know), in URL or key=value form.
+pub(crate) fn take_tls_files(url: &str) -> (String, TlsFiles) {
+    let mut files = TlsFiles::default();
+    let mut take = |pair: &str, decode: bool| -> bool {
+        let Some((key, value)) = pair.split_once('=') else {
+            return true;
+        };
+        let slot = match key {
+            "sslrootcert" => &mut files.root_cert,
+            "sslcert" => &mut files.client_cert,
+            "sslkey" => &mut files.client_key,
+            _ => return true,
+        };
+        let value = if decode {
+            percent_decode(value)
+        } else {
+            value.to_string()
+        };
+        *slot = Some(std::path::PathBuf::from(value));
+        false
+    };
     if let Some((base, query)) = url.split_once('?') {
-        let mut root = None;
-        let kept: Vec<&str> = query
-            .split('&')
-            .filter(|pair| match pair.strip_prefix("sslrootcert=") {
-                Some(path) => {
-                    root = Some(std::path::PathBuf::from(percent_decode(path)));
-                    false
-                }
-                None => true,
-            })
-            .collect();
+        let kept: Vec<&str> = query.split('&').filter(|pair| take(pair, true)).collect();
         let url = if kept.is_empty() {
             base.to_string()
         } else {
             format!("{base}?{}", kept.join("&"))
         };
-        return (url, root);
+        return (url, files);
     }
     if url.contains("://") {
-        return (url.to_string(), None);
+        return (url.to_string(), files);
     }
-    let mut root = None;
-    let kept: Vec<&str> = url
-        .split_whitespace()
-        .filter(|pair| match pair.strip_prefix("sslrootcert=") {
-            Some(path) => {
-                root = Some(std::path::PathBuf::from(path));
-                false
-            }
-            None => true,
-        })
-        .collect();
-    (kept.join(" "), root)
+    let kept: Vec<&str> = url.split_whitespace().filter(|pair| take(pair, false)).collect();
+    (kept.join(" "), files)
 }
 
 fn percent_decode(text: &str) -> String {
@@ -192,25 +282,52 @@ fn percent_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::take_root_cert;
+    use super::{take_tls_files, TlsFiles};
+
+    fn root(path: &str) -> TlsFiles {
+        TlsFiles {
+            root_cert: Some(path.into()),
+            ..TlsFiles::default()
+        }
+    }
 
     #[test]
-    fn the_root_certificate_is_taken_out_of_either_form() {
+    fn the_tls_files_are_taken_out_of_either_form() {
         assert_eq!(
-            take_root_cert("postgres://u@h/db?sslmode=require&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=5"),
+            take_tls_files("postgres://u@h/db?sslmode=require&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=5"),
             (
                 "postgres://u@h/db?sslmode=require&connect_timeout=5".to_string(),
-                Some("/etc/ca.pem".into())
+                root("/etc/ca.pem")
             )
         );
         assert_eq!(
-            take_root_cert("postgres://u@h/db?sslrootcert=/ca.pem"),
-            ("postgres://u@h/db".to_string(), Some("/ca.pem".into()))
+            take_tls_files("postgres://u@h/db?sslrootcert=/ca.pem"),
+            ("postgres://u@h/db".to_string(), root("/ca.pem"))
         );
         assert_eq!(
-            take_root_cert("host=h sslmode=require sslrootcert=/ca.pem dbname=x"),
-            ("host=h sslmode=require dbname=x".to_string(), Some("/ca.pem".into()))
+            take_tls_files("host=h sslmode=require sslrootcert=/ca.pem dbname=x"),
+            ("host=h sslmode=require dbname=x".to_string(), root("/ca.pem"))
         );
-        assert_eq!(take_root_cert("postgres://h/db"), ("postgres://h/db".to_string(), None));
+        assert_eq!(
+            take_tls_files("postgres://h/db"),
+            ("postgres://h/db".to_string(), TlsFiles::default())
+        );
+        let both = TlsFiles {
+            root_cert: Some("/ca.pem".into()),
+            client_cert: Some("/my cert.pem".into()),
+            client_key: Some("/key.pem".into()),
+        };
+        assert_eq!(
+            take_tls_files(
+                "postgres://u@h/db?sslcert=%2Fmy%20cert.pem&sslmode=require&sslkey=/key.pem&sslrootcert=/ca.pem"
+            ),
+            ("postgres://u@h/db?sslmode=require".to_string(), both.clone())
+        );
+        assert_eq!(
+            take_tls_files("host=h sslcert=/my cert.pem sslkey=/key.pem sslrootcert=/ca.pem")
+                .1
+                .client_key,
+            both.client_key
+        );
     }
 }

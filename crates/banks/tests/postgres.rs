@@ -275,6 +275,94 @@ fn tls_connections_verify_the_server_certificate() {
 
 #[test]
 #[cfg_attr(not(postgres_tests), ignore = "set TANTALUM_TEST_POSTGRES to run")]
+fn client_certificates_log_in_where_the_server_demands_them() {
+    let db = TestDatabase::create("client_cert");
+    let mut admin = banks::connect_postgres(&db.url, "test").unwrap();
+    let server_cert: String = admin.query_one("SHOW ssl_cert_file", &[]).unwrap().get(0);
+    let tls = std::path::Path::new(&server_cert).with_file_name("");
+    let (ca, cert, key) = (tls.join("ca.crt"), tls.join("client.crt"), tls.join("client.key"));
+    if !cert.exists() {
+        eprintln!("the test server has no client certificate (scripts/test-postgres makes one): nothing to check");
+        return;
+    }
+    // scripts/test-postgres lets the role tantalum_cert in with a certificate from the test CA only.
+    let as_cert_user = db.url.replacen("://postgres@", "://tantalum_cert@", 1);
+    let with = |extra: &str| {
+        format!(
+            "{as_cert_user}{}sslmode=require&sslrootcert={}{extra}",
+            if as_cert_user.contains('?') { '&' } else { '?' },
+            ca.display()
+        )
+    };
+    let refused = |url: &str| match banks::connect_postgres(url, "test") {
+        Ok(_) => panic!("{url} must be refused"),
+        Err(e) => e.to_string(),
+    };
+
+    // With the certificate: logged in as its role, and the store works over it.
+    let url = with(&format!("&sslcert={}&sslkey={}", cert.display(), key.display()));
+    let mut client = banks::connect_postgres(&url, "test").unwrap();
+    let row = client
+        .query_one(
+            "SELECT current_user::text, client_dn FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "tantalum_cert");
+    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("/CN=tantalum_cert"));
+    let mut store = Store::open_at(&Location::Postgres(url.clone())).unwrap();
+    store.create_bank("C", &BankOptions::default()).unwrap();
+    assert!(
+        store
+            .import("C", std::iter::once(entry(hash(5, 5), None, false)))
+            .unwrap()
+            .applied
+    );
+    assert!(Store::listen(&Location::Postgres(url)).unwrap().is_some());
+
+    // Without it the server says no; half a pair, a shared key file or no TLS: we say no first.
+    let message = refused(&with(""));
+    assert!(message.contains("certificate"), "{message}");
+    let message = refused(&with(&format!("&sslcert={}", cert.display())));
+    assert!(message.contains("sslcert and sslkey go together"), "{message}");
+    let dir = tempfile::tempdir().unwrap();
+    let shared_key = dir.path().join("client.key");
+    std::fs::copy(&key, &shared_key).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&shared_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let message = refused(&with(&format!(
+            "&sslcert={}&sslkey={}",
+            cert.display(),
+            shared_key.display()
+        )));
+        assert!(message.contains("group or world access"), "{message}");
+        std::fs::set_permissions(&shared_key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    std::fs::write(
+        &shared_key,
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let message = refused(&with(&format!(
+        "&sslcert={}&sslkey={}",
+        cert.display(),
+        shared_key.display()
+    )));
+    assert!(message.contains("encrypted keys are not supported"), "{message}");
+    let plain = format!(
+        "{as_cert_user}{}sslcert={}&sslkey={}",
+        if as_cert_user.contains('?') { '&' } else { '?' },
+        cert.display(),
+        key.display()
+    );
+    let message = refused(&plain);
+    assert!(message.contains("sslmode=require"), "{message}");
+}
+
+#[test]
+#[cfg_attr(not(postgres_tests), ignore = "set TANTALUM_TEST_POSTGRES to run")]
 fn opening_a_store_again_runs_no_ddl() {
     // DDL locks tables (replacing a trigger locks entries outright), which would stall every
     // replica's lookups whenever a command opened the store: the schema is made once per version.
