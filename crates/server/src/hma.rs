@@ -419,7 +419,7 @@ async fn fetch_media(state: &AppState, url: &str, content_type: Option<&str>) ->
     Ok((fetched.checked, fetched.body))
 }
 
-#[utoipa::path(get, path = "/m/raw_lookup", tag = "hma", params(LookupParams), responses((status = 200, description = "Looks a hash up in the index, ignoring bank ratios and disabled content: `{'matches': [ids]}` or, with include_distance, `[{bank_content_id, distance}]` (distance as a string).")), security(("bearer" = ["match"])))]
+#[utoipa::path(get, path = "/m/raw_lookup", tag = "hma", params(LookupParams), responses((status = 200, body = crate::hma_schema::RawLookupResponse, description = "Looks a hash up in the index, ignoring bank ratios and disabled content: `{'matches': [ids]}` or, with include_distance, `[{bank_content_id, distance}]` (distance as a string).")), security(("bearer" = ["match"])))]
 pub(crate) async fn raw_lookup(
     State(state): Shared,
     headers: HeaderMap,
@@ -451,7 +451,7 @@ pub(crate) async fn raw_lookup(
     ok(json!({ "matches": matches }))
 }
 
-#[utoipa::path(get, path = "/m/lookup", tag = "hma", params(LookupParams), responses((status = 200, description = "Looks a hash up with bank ratios (seeded coinflip) and content enablement: `{bank: [{bank_content_id, distance}]}`. With `url` (instead of signal and signal_type), fetches, hashes and looks up the media: `{signal_type: {bank: [...]}}`, or one type's `{bank: [...]}` when signal_type is given. URL fetching is off (403) unless the server allows hosts with `--fetch-allow`; its refusals are those of GET /h/hash.")), security(("bearer" = ["match"])))]
+#[utoipa::path(get, path = "/m/lookup", tag = "hma", params(LookupParams), responses((status = 200, body = crate::hma_schema::LookupResponse, description = "Looks a hash up with bank ratios (seeded coinflip) and content enablement: `{bank: [{bank_content_id, distance}]}`. With `url` (instead of signal and signal_type), fetches, hashes and looks up the media: `{signal_type: {bank: [...]}}`, or one type's `{bank: [...]}` when signal_type is given. URL fetching is off (403) unless the server allows hosts with `--fetch-allow`; its refusals are those of GET /h/hash.")), security(("bearer" = ["match"])))]
 pub(crate) async fn lookup_get(
     State(state): Shared,
     headers: HeaderMap,
@@ -606,7 +606,7 @@ fn hash_upload(
     Ok(out)
 }
 
-#[utoipa::path(post, path = "/m/lookup", tag = "hma", params(LookupParams), responses((status = 200, description = "Hashes an upload (multipart field `photo` or `video`) and looks each signal up: `{signal_type: {bank: [...]}}`.")), security(("bearer" = ["match"])))]
+#[utoipa::path(post, path = "/m/lookup", tag = "hma", params(LookupParams), request_body(content = crate::hma_schema::UploadForm, content_type = "multipart/form-data"), responses((status = 200, description = "Hashes an upload (multipart field `photo` or `video`) and looks each signal up: `{signal_type: {bank: [...]}}`.")), security(("bearer" = ["match"])))]
 pub(crate) async fn lookup_post(
     State(state): Shared,
     headers: HeaderMap,
@@ -663,7 +663,7 @@ fn parse_json(body: &Bytes) -> Result<Value, HmaError> {
         .map_err(|_| HmaError::bad("The browser (or proxy) sent a request that this server could not understand."))
 }
 
-#[utoipa::path(post, path = "/m/compare", tag = "hma", responses((status = 200, description = "Compares pairs of hashes: `{signal_type: [match, {'distance': n}]}`.")), security(("bearer" = ["match"])))]
+#[utoipa::path(post, path = "/m/compare", tag = "hma", request_body(content = crate::hma_schema::CompareRequest, content_type = "application/json"), responses((status = 200, body = crate::hma_schema::CompareResponse, description = "Compares pairs of hashes: `{signal_type: [match, {'distance': n}]}`.")), security(("bearer" = ["match"])))]
 pub(crate) async fn compare(State(state): Shared, headers: HeaderMap, body: Bytes) -> HmaResult {
     state.authorize(&headers, Scope::Match, Access::Read)?;
     require_json(&headers)?;
@@ -706,7 +706,7 @@ pub(crate) struct StatusParams {
     signal_type: Option<String>,
 }
 
-#[utoipa::path(get, path = "/m/index/status", tag = "hma", params(StatusParams), responses((status = 200, description = "Index state per signal type: `{built_to, present, size}`.")), security(("bearer" = ["match"])))]
+#[utoipa::path(get, path = "/m/index/status", tag = "hma", params(StatusParams), responses((status = 200, body = crate::hma_schema::IndexStatusResponse, description = "Index state per signal type: `{built_to, present, size}`.")), security(("bearer" = ["match"])))]
 pub(crate) async fn index_status(
     State(state): Shared,
     headers: HeaderMap,
@@ -757,7 +757,7 @@ pub(crate) struct HashParams {
     types: Option<String>,
 }
 
-#[utoipa::path(get, path = "/h/hash", tag = "hma", params(HashParams), responses((status = 200, description = "Fetches `url` and hashes it as an upload: `{'pdq': hex}` or `{'video_md5': hex}`. Off (403) unless the server allows hosts with `--fetch-allow`; a host off that list or one resolving to a non-public address gets 403, a bad URL or a failed fetch 400 (`Failed to fetch URL: ...`), a body over the upload limit 413.")), security(("bearer" = ["hash"])))]
+#[utoipa::path(get, path = "/h/hash", tag = "hma", params(HashParams), responses((status = 200, body = crate::hma_schema::HashResponse, description = "Fetches `url` and hashes it as an upload: `{'pdq': hex}` or `{'video_md5': hex}`. Off (403) unless the server allows hosts with `--fetch-allow`; a host off that list or one resolving to a non-public address gets 403, a bad URL or a failed fetch 400 (`Failed to fetch URL: ...`), a body over the upload limit 413.")), security(("bearer" = ["hash"])))]
 pub(crate) async fn hash_get(
     State(state): Shared,
     headers: HeaderMap,
@@ -771,7 +771,7 @@ pub(crate) async fn hash_get(
     hash_answer(&state, content_type, bytes, p.types).await
 }
 
-#[utoipa::path(post, path = "/h/hash", tag = "hma", params(HashParams), responses((status = 200, description = "Hashes an upload (multipart field `photo` or `video`): `{'pdq': hex}` or `{'video_md5': hex}`.")), security(("bearer" = ["hash"])))]
+#[utoipa::path(post, path = "/h/hash", tag = "hma", params(HashParams), request_body(content = crate::hma_schema::UploadForm, content_type = "multipart/form-data"), responses((status = 200, body = crate::hma_schema::HashResponse, description = "Hashes an upload (multipart field `photo` or `video`): `{'pdq': hex}` or `{'video_md5': hex}`.")), security(("bearer" = ["hash"])))]
 pub(crate) async fn hash_post(
     State(state): Shared,
     headers: HeaderMap,
@@ -793,7 +793,7 @@ async fn hash_answer(state: &Arc<AppState>, content_type: String, bytes: Bytes, 
 
 // ---------------------------------------------------------------- curation
 
-#[utoipa::path(get, path = "/c/banks", tag = "hma", responses((status = 200, description = "Every bank: `[{matching_enabled_ratio, name}]`.")), security(("bearer" = ["curate"])))]
+#[utoipa::path(get, path = "/c/banks", tag = "hma", responses((status = 200, body = Vec<crate::hma_schema::Bank>, description = "Every bank: `[{matching_enabled_ratio, name}]`.")), security(("bearer" = ["curate"])))]
 pub(crate) async fn list_banks(State(state): Shared, headers: HeaderMap) -> HmaResult {
     state.authorize(&headers, Scope::Curate, Access::Read)?;
     let s = state.clone();
@@ -816,7 +816,7 @@ fn ratio_of(body: &Value) -> f64 {
     }
 }
 
-#[utoipa::path(post, path = "/c/banks", tag = "hma", responses((status = 200, description = "Creates a bank (`{name, enabled_ratio?, enabled?}`; names UPPER_WITH_UNDERSCORE): 201, or 403 when it exists.")), security(("bearer" = ["curate"])))]
+#[utoipa::path(post, path = "/c/banks", tag = "hma", request_body(content = crate::hma_schema::CreateBankRequest, content_type = "application/json"), responses((status = 201, body = crate::hma_schema::Bank, description = "Created (names UPPER_WITH_UNDERSCORE, else 400)."), (status = 403, body = crate::hma_schema::ErrorMessage, description = "A bank of that name exists.")), security(("bearer" = ["curate"])))]
 pub(crate) async fn create_bank(State(state): Shared, headers: HeaderMap, body: Bytes) -> HmaResult {
     let token = state.authorize(&headers, Scope::Curate, Access::Write)?;
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -855,7 +855,7 @@ fn bank_exists(state: &AppState, name: &str) -> Result<bool, ApiError> {
     state.with_reader(|store| Ok(store.bank_settings(name)?.is_some()))
 }
 
-#[utoipa::path(get, path = "/c/bank/{name}", tag = "hma", params(("name" = String, Path)), responses((status = 200, description = "One bank, or 404.")), security(("bearer" = ["curate"])))]
+#[utoipa::path(get, path = "/c/bank/{name}", tag = "hma", params(("name" = String, Path)), responses((status = 200, body = crate::hma_schema::Bank, description = "One bank."), (status = 404, body = crate::hma_schema::ErrorMessage, description = "No such bank.")), security(("bearer" = ["curate"])))]
 pub(crate) async fn get_bank(State(state): Shared, headers: HeaderMap, Path(name): Path<String>) -> HmaResult {
     state.authorize(&headers, Scope::Curate, Access::Read)?;
     let s = state.clone();
@@ -874,7 +874,7 @@ pub(crate) async fn get_bank(State(state): Shared, headers: HeaderMap, Path(name
     }
 }
 
-#[utoipa::path(put, path = "/c/bank/{name}", tag = "hma", params(("name" = String, Path)), responses((status = 200, description = "Renames a bank or sets its ratio (`{name?, enabled?, enabled_ratio?}`).")), security(("bearer" = ["curate"])))]
+#[utoipa::path(put, path = "/c/bank/{name}", tag = "hma", params(("name" = String, Path)), request_body(content = crate::hma_schema::UpdateBankRequest, content_type = "application/json"), responses((status = 200, body = crate::hma_schema::Bank, description = "Renames a bank or sets its ratio (`{name?, enabled?, enabled_ratio?}`).")), security(("bearer" = ["curate"])))]
 pub(crate) async fn update_bank(
     State(state): Shared,
     headers: HeaderMap,
@@ -1020,7 +1020,7 @@ pub(crate) struct ContentParams {
     types: Option<String>,
 }
 
-#[utoipa::path(post, path = "/c/bank/{name}/content", tag = "hma", params(("name" = String, Path), ContentParams), responses((status = 200, description = "Adds an upload (multipart `photo`/`video`, optional `metadata` JSON and `note`) as one content item: `{id, signals}`. With `url`, fetches the media instead (metadata and note then come from a JSON body or form fields); URL fetching is off (403) unless the server allows hosts with `--fetch-allow`, and its refusals are those of GET /h/hash.")), security(("bearer" = ["curate"])))]
+#[utoipa::path(post, path = "/c/bank/{name}/content", tag = "hma", params(("name" = String, Path), ContentParams), request_body(content = crate::hma_schema::ContentForm, content_type = "multipart/form-data"), responses((status = 200, body = crate::hma_schema::ContentAdded, description = "Adds an upload (multipart `photo`/`video`, optional `metadata` JSON and `note`) as one content item: `{id, signals}`. With `url`, fetches the media instead (metadata and note then come from a JSON body or form fields); URL fetching is off (403) unless the server allows hosts with `--fetch-allow`, and its refusals are those of GET /h/hash.")), security(("bearer" = ["curate"])))]
 pub(crate) async fn post_content(
     State(state): Shared,
     headers: HeaderMap,
@@ -1090,7 +1090,7 @@ pub(crate) async fn post_content(
     content_added(&state, token, &name, id, signals, p.url.as_deref())
 }
 
-#[utoipa::path(post, path = "/c/bank/{name}/signal", tag = "hma", params(("name" = String, Path)), responses((status = 200, description = "Adds hashes (`{signal_type: hash, ..., note?}`) as one content item: `{id, signals}`.")), security(("bearer" = ["curate"])))]
+#[utoipa::path(post, path = "/c/bank/{name}/signal", tag = "hma", params(("name" = String, Path)), request_body(content = crate::hma_schema::SignalRequest, content_type = "application/json"), responses((status = 200, body = crate::hma_schema::ContentAdded, description = "Adds hashes (`{signal_type: hash, ..., note?}`) as one content item: `{id, signals}`.")), security(("bearer" = ["curate"])))]
 pub(crate) async fn post_signal(
     State(state): Shared,
     headers: HeaderMap,
@@ -1213,7 +1213,7 @@ fn full_metadata(m: &Option<Value>) -> Value {
     json!({"collab": null, "content_id": get("content_id"), "content_uri": get("content_uri"), "json": get("json")})
 }
 
-#[utoipa::path(get, path = "/c/bank/{name}/content/{id}", tag = "hma", params(("name" = String, Path), ("id" = u32, Path), ContentParams), responses((status = 200, description = "One content item (include_signals, include_metadata).")), security(("bearer" = ["curate"])))]
+#[utoipa::path(get, path = "/c/bank/{name}/content/{id}", tag = "hma", params(("name" = String, Path), ("id" = u32, Path), ContentParams), responses((status = 200, body = crate::hma_schema::Content, description = "One content item (include_signals, include_metadata).")), security(("bearer" = ["curate"])))]
 pub(crate) async fn get_content(
     State(state): Shared,
     headers: HeaderMap,
@@ -1270,7 +1270,7 @@ pub(crate) async fn get_content(
     ok(out)
 }
 
-#[utoipa::path(put, path = "/c/bank/{name}/content/{id}", tag = "hma", params(("name" = String, Path), ("id" = u32, Path)), responses((status = 200, description = "Sets a content item's note or disable_until_ts.")), security(("bearer" = ["curate"])))]
+#[utoipa::path(put, path = "/c/bank/{name}/content/{id}", tag = "hma", params(("name" = String, Path), ("id" = u32, Path)), request_body(content = crate::hma_schema::UpdateContentRequest, content_type = "application/json"), responses((status = 200, body = crate::hma_schema::Content, description = "Sets a content item's note or disable_until_ts.")), security(("bearer" = ["curate"])))]
 pub(crate) async fn put_content(
     State(state): Shared,
     headers: HeaderMap,

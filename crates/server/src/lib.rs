@@ -15,6 +15,7 @@
 
 pub mod fetch;
 pub mod hma;
+mod hma_schema;
 mod metrics;
 mod openapi;
 pub mod service_db;

@@ -555,6 +555,138 @@ async fn metrics_and_openapi_describe_the_service() {
     assert!(doc["paths"]["/m/lookup"]["get"].is_object() && doc["paths"]["/m/lookup"]["post"].is_object());
 }
 
+/// The OpenAPI schema a `$ref` (or an array of one) names.
+fn schema<'a>(doc: &'a Value, node: &'a Value) -> &'a Value {
+    let node = if node["type"] == "array" { &node["items"] } else { node };
+    match node["$ref"].as_str() {
+        Some(r) => &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")],
+        None => node,
+    }
+}
+
+fn property_names(schema: &Value) -> Vec<String> {
+    let mut names: Vec<String> = schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// HMA's bodies are read by hand (for HMA's exact errors), so the document
+/// is checked against the handlers: each documented request body is sent as
+/// documented (its example, or its fields) and must be accepted, and each
+/// answer must have exactly the documented fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_hma_bodies_are_what_the_routes_take_and_give() {
+    let s = service(false, 64 << 20);
+    let t = Some(s.admin.as_str());
+    let (_, doc) = s.call("GET", "/openapi.json", None, None).await;
+    let request = |path: &str, method: &str| -> (String, Value) {
+        let body = &doc["paths"][path][method]["requestBody"]["content"];
+        let (content_type, media) = body
+            .as_object()
+            .and_then(|m| m.iter().next())
+            .unwrap_or_else(|| panic!("{method} {path}: no documented request body"));
+        (content_type.clone(), schema(&doc, &media["schema"]).clone())
+    };
+    let response = |path: &str, method: &str, status: &str| -> Value {
+        let node = &doc["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"];
+        assert!(!node.is_null(), "{method} {path} {status}: no documented body");
+        schema(&doc, node).clone()
+    };
+    for (path, method) in [
+        ("/m/lookup", "post"),
+        ("/h/hash", "post"),
+        ("/c/bank/{name}/content", "post"),
+    ] {
+        let (content_type, body) = request(path, method);
+        assert_eq!(content_type, "multipart/form-data", "{method} {path}");
+        assert!(
+            property_names(&body).contains(&"photo".to_string()),
+            "{method} {path}: {body}"
+        );
+    }
+
+    let (content_type, create) = request("/c/banks", "post");
+    assert_eq!(content_type, "application/json");
+    assert_eq!(property_names(&create), ["enabled", "enabled_ratio", "name"]);
+    let (status, bank) = s
+        .call(
+            "POST",
+            "/c/banks",
+            t,
+            Some(json!({"name": "DOC_BANK", "enabled_ratio": 0.5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let bank_fields = property_names(&response("/c/banks", "post", "201"));
+    assert_eq!(property_names(&json!({"properties": bank})), bank_fields);
+    let (status, body) = s.call("POST", "/c/banks", t, Some(json!({"name": "DOC_BANK"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        property_names(&json!({"properties": body})),
+        property_names(&response("/c/banks", "post", "403"))
+    );
+
+    let (_, update) = request("/c/bank/{name}", "put");
+    assert_eq!(property_names(&update), ["enabled", "enabled_ratio", "name"]);
+    let (status, bank) = s
+        .call("PUT", "/c/bank/DOC_BANK", t, Some(json!({"enabled": false})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bank["matching_enabled_ratio"], json!(0.0));
+    assert_eq!(property_names(&json!({"properties": bank})), bank_fields);
+
+    let (_, signal) = request("/c/bank/{name}/signal", "post");
+    let example = signal["example"].clone();
+    assert!(example["pdq"].is_string(), "{signal}");
+    let (status, added) = s
+        .call("POST", "/c/bank/DOC_BANK/signal", t, Some(example.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(
+        property_names(&json!({"properties": added})),
+        property_names(&response("/c/bank/{name}/signal", "post", "200"))
+    );
+    assert_eq!(added["signals"]["pdq"], example["pdq"]);
+    let id = added["id"].as_u64().unwrap();
+
+    let (_, put) = request("/c/bank/{name}/content/{id}", "put");
+    assert_eq!(property_names(&put), ["disable_until_ts", "note"]);
+    let (status, content) = s
+        .call(
+            "PUT",
+            &format!("/c/bank/DOC_BANK/content/{id}"),
+            t,
+            Some(json!({"note": "documented", "disable_until_ts": 0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{content}");
+    let content_fields = property_names(&response("/c/bank/{name}/content/{id}", "put", "200"));
+    for field in property_names(&json!({"properties": content})) {
+        assert!(content_fields.contains(&field), "PUT content gave undocumented {field}");
+    }
+    let (_, content) = s
+        .call(
+            "GET",
+            &format!("/c/bank/DOC_BANK/content/{id}?include_signals=true"),
+            t,
+            None,
+        )
+        .await;
+    for field in property_names(&json!({"properties": content})) {
+        assert!(content_fields.contains(&field), "GET content gave undocumented {field}");
+    }
+    assert_eq!(content["note"], "documented");
+
+    let (_, compare) = request("/m/compare", "post");
+    let (status, compared) = s.call("POST", "/m/compare", t, Some(compare["example"].clone())).await;
+    assert_eq!(status, StatusCode::OK, "{compared}");
+    assert_eq!(compared["pdq"], json!([true, {"distance": 1}]));
+    assert_eq!(compared, response("/m/compare", "post", "200")["example"]);
+}
+
 mod never_panics {
     use super::*;
     use proptest::prelude::*;
