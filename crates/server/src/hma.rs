@@ -34,7 +34,7 @@ use sha2::{Digest, Sha512};
 
 use crate::fetch::{self, FetchError};
 use crate::service_db::{ContentRecord, Scope};
-use crate::state::{Access, ApiError, AppState, Hit};
+use crate::state::{Access, ApiError, AppState};
 use crate::v1::{add_entries, blocking, EntryIn};
 
 type Shared = State<Arc<AppState>>;
@@ -288,8 +288,8 @@ fn content_of(state: &AppState, entry: u32) -> Result<(u32, bool), ApiError> {
     })
 }
 
-fn distance_text(h: &Hit) -> String {
-    if h.signal == "pdq" {
+fn distance_text(h: &banks::MatchHit) -> String {
+    if h.signal.name() == "pdq" {
         h.distance.to_string()
     } else {
         "-".into()
@@ -305,11 +305,12 @@ fn lookup_signal(
     honour_enablement: Option<f64>,
 ) -> Result<Vec<(String, u32, String)>, ApiError> {
     let ours = our_signal(signal_type).map_err(|_| ApiError::bad("bad signal type"))?;
-    let hits = state.match_query(&query_for(signal_type, value), banks, None)?;
+    // HMA reports content ids, not entry details: no entry is read.
+    let hits = state.match_bare(&query_for(signal_type, value), banks, None)?;
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut ratios: HashMap<String, f64> = HashMap::new();
-    for h in hits.iter().filter(|h| h.signal == ours) {
+    for h in hits.iter().filter(|h| h.signal.name() == ours) {
         let (content, enabled) = content_of(state, h.entry_id)?;
         if let Some(flip) = honour_enablement {
             if !enabled {

@@ -478,19 +478,20 @@ impl AppState {
         upload
     }
 
-    /// Matches one query against every bank (or those named), with each
-    /// hit's entry details.
-    pub fn match_query(
+    /// Every hit for one query as the matcher gives it (bank, entry id,
+    /// signal, distance), without reading the entries: what HMA's lookups
+    /// report, one store round trip per hit fewer than [`AppState::match_query`].
+    pub fn match_bare(
         &self,
         query: &Query,
         banks: Option<&[String]>,
         max_distance: Option<u32>,
-    ) -> Result<Vec<Hit>, ApiError> {
+    ) -> Result<Vec<banks::MatchHit>, ApiError> {
         let options = banks::MatchOptions {
             max_distance,
             ..Default::default()
         };
-        let hits = self.with_reader(|store| {
+        let mut hits = self.with_reader(|store| {
             let matcher = self
                 .matcher
                 .read()
@@ -498,19 +499,32 @@ impl AppState {
             thread_local! {
                 static SCRATCH: std::cell::RefCell<index::Scratch> = std::cell::RefCell::new(index::Scratch::default());
             }
-            let found = SCRATCH
+            SCRATCH
                 .with(|s| matcher.match_query(store, query, &options, &mut s.borrow_mut()))
-                .map_err(ApiError::internal)?;
-            drop(matcher);
+                .map_err(ApiError::internal)
+        })?;
+        hits.retain(|h| banks.is_none_or(|b| b.contains(&h.bank)));
+        for h in &hits {
+            self.metrics.hits(&h.bank, 1);
+        }
+        Ok(hits)
+    }
+
+    /// Every hit for one query, each with its entry's details.
+    pub fn match_query(
+        &self,
+        query: &Query,
+        banks: Option<&[String]>,
+        max_distance: Option<u32>,
+    ) -> Result<Vec<Hit>, ApiError> {
+        let found = self.match_bare(query, banks, max_distance)?;
+        self.with_reader(|store| {
             let mut out = Vec::with_capacity(found.len());
-            for h in found {
-                if banks.is_some_and(|b| !b.contains(&h.bank)) {
-                    continue;
-                }
+            for h in &found {
                 let entry = store.entry(h.entry_id).map_err(ApiError::internal)?;
                 let Some(entry) = entry else { continue };
                 out.push(Hit {
-                    bank: h.bank,
+                    bank: h.bank.clone(),
                     entry_id: h.entry_id,
                     external_id: entry.entry.external_id,
                     entry_hash: entry.entry.hash,
@@ -525,11 +539,7 @@ impl AppState {
                 });
             }
             Ok(out)
-        })?;
-        for h in &hits {
-            self.metrics.hits(&h.bank, 1);
-        }
-        Ok(hits)
+        })
     }
 }
 
