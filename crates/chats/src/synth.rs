@@ -5,8 +5,10 @@
 //! messages with links, media, edits, deletions). Then each seized device
 //! renders that truth in its own way: platform, locale, clock, time zone
 //! and address book decide every label, date and marker. The expected parse
-//! of each rendering is derived from the truth, never from the rendered
-//! text, so a test comparing the parser with it checks the parser.
+//! of each rendering is derived from the truth and the pieces the renderer
+//! wrote (a text exactly as written, invisible marks included), never by
+//! reading the rendered file back, so a test comparing the parser with it
+//! checks the parser.
 //!
 //! Everything is benign and fictional: names from a short invented list,
 //! numbers in reserved or clearly synthetic ranges (UK 07700 900xxx, US
@@ -730,8 +732,10 @@ fn render_whatsapp(truth: &Truth, spec: &ChatSpec) -> RenderedChat {
                 value: (p.template.contains("{V}")).then(|| norm(&v_txt)),
                 old_value: (p.template.contains("{O}")).then(|| norm(&o_txt)),
             };
-            let shown = norm(&rendered);
-            Some((line, sys(ts, shown, Some(e))))
+            // The text is the notice as written (bidi marks, narrow spaces and
+            // non-breaking hyphens of the names in it included); names in the
+            // event are the normalised ones the parser matches on.
+            Some((line, sys(ts, rendered, Some(e))))
         };
         let group_pseudo = group_at_export.clone();
         let produced: Option<(String, Message)> = match act {
@@ -1147,6 +1151,13 @@ fn tg_label(truth: &Truth, i: usize, spec: &ChatSpec) -> String {
     tg_name(truth, i, spec).unwrap_or_else(|| crate::telegram_deleted_label(&format!("user{}", truth.people[i].tg_id)))
 }
 
+/// The label a parse gives a deleted account in a service message's member
+/// list: the export writes `null` there with no id, so the account is known
+/// only by its place (`k`, from 1) in that message's list.
+fn tg_deleted_member(k: usize, message_id: i64) -> String {
+    format!("Deleted Account (member {k} of message {message_id})")
+}
+
 fn render_telegram_json(truth: &Truth, spec: &ChatSpec) -> RenderedChat {
     use serde_json::{json, Value};
     let mut msgs: Vec<Value> = Vec::new();
@@ -1154,6 +1165,15 @@ fn render_telegram_json(truth: &Truth, spec: &ChatSpec) -> RenderedChat {
     let mut media_files = Vec::new();
     let label = |i: usize| tg_label(truth, i, spec);
     let name_json = |i: usize| tg_name(truth, i, spec).map(Value::String).unwrap_or(Value::Null);
+    // The labels of a rendered member list: a name, or for a deleted account
+    // (a `null` in the list) its place in the list of message `id`.
+    let member_labels = |members: &[usize], id: i64| -> Vec<String> {
+        members
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| tg_name(truth, t, spec).unwrap_or_else(|| tg_deleted_member(k + 1, id)))
+            .collect()
+    };
     for (utc, id, act) in &truth.timeline {
         let local = LocalTime::from_unix(utc + truth.tz_minutes * 60);
         let mut m = json!({"id": id, "type": "service", "date": local.iso(), "date_unixtime": utc.to_string()});
@@ -1167,17 +1187,21 @@ fn render_telegram_json(truth: &Truth, spec: &ChatSpec) -> RenderedChat {
             })
         };
         let (action, event): (Option<Value>, Option<Event>) = match act {
-            Act::Created { actor, name } => (
-                Some(
-                    json!({"action": "create_group", "actor": name_json(*actor), "title": name, "members": [name_json(0), name_json(2)]}),
-                ),
-                ev(
-                    EventType::GroupCreated,
-                    Some(label(*actor)),
-                    vec![label(0), label(2)],
-                    Some(name.clone()),
-                ),
-            ),
+            Act::Created { actor, name } => {
+                // The members the creator started the group with.
+                let members = [0, 2];
+                (
+                    Some(
+                        json!({"action": "create_group", "actor": name_json(*actor), "title": name, "members": members.iter().map(|&t| name_json(t)).collect::<Vec<_>>()}),
+                    ),
+                    ev(
+                        EventType::GroupCreated,
+                        Some(label(*actor)),
+                        member_labels(&members, *id),
+                        Some(name.clone()),
+                    ),
+                )
+            }
             Act::Added { actor, targets } => (
                 Some(
                     json!({"action": "invite_members", "actor": name_json(*actor), "members": targets.iter().map(|&t| name_json(t)).collect::<Vec<_>>()}),
@@ -1185,10 +1209,7 @@ fn render_telegram_json(truth: &Truth, spec: &ChatSpec) -> RenderedChat {
                 ev(
                     EventType::MemberAdded,
                     Some(label(*actor)),
-                    targets
-                        .iter()
-                        .map(|&t| tg_name(truth, t, spec).unwrap_or_else(|| "Deleted Account".into()))
-                        .collect(),
+                    member_labels(targets, *id),
                     None,
                 ),
             ),
@@ -1207,7 +1228,12 @@ fn render_telegram_json(truth: &Truth, spec: &ChatSpec) -> RenderedChat {
             ),
             Act::Removed { actor, who } => (
                 Some(json!({"action": "remove_members", "actor": name_json(*actor), "members": [name_json(*who)]})),
-                ev(EventType::MemberRemoved, Some(label(*actor)), vec![label(*who)], None),
+                ev(
+                    EventType::MemberRemoved,
+                    Some(label(*actor)),
+                    member_labels(&[*who], *id),
+                    None,
+                ),
             ),
             Act::Subject { actor, new, .. } => (
                 Some(json!({"action": "edit_group_title", "actor": name_json(*actor), "title": new})),
