@@ -701,6 +701,15 @@ impl PgStore {
         )?;
         Ok(rows.first().map(|r| entry_of(id, r, 0)))
     }
+
+    pub(crate) fn entries(&self, ids: &[u32]) -> Result<Vec<Entry>, BankError> {
+        let ids: Vec<i64> = ids.iter().map(|&id| i64::from(id)).collect();
+        let rows = self.query(
+            "SELECT bank, signal, hash, categories, external_id, source, raw, added, id FROM tantalum.entries WHERE id = ANY($1)",
+            &[&ids],
+        )?;
+        Ok(rows.iter().map(|r| entry_of(id_of(r.get(8)), r, 0)).collect())
+    }
 }
 
 /// A connection that LISTENs for change notices.

@@ -561,6 +561,16 @@ impl SqliteStore {
             .map_err(|e| self.db_error(e))
     }
 
+    /// Entries by id, in no particular order; ids with no entry are left out.
+    pub fn entries(&self, ids: &[u32]) -> Result<Vec<Entry>, BankError> {
+        // In-process lookups cost no round trip: one prepared statement per id.
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            out.extend(self.entry(id)?);
+        }
+        Ok(out)
+    }
+
     /// One entry by id.
     pub fn entry(&self, id: u32) -> Result<Option<Entry>, BankError> {
         let mut found = None;

@@ -398,6 +398,12 @@ impl Store {
         dispatch!(self, s => s.entry(id))
     }
 
+    /// Entries by id (withdrawn ones too) in no particular order, ids with
+    /// no entry left out: one round trip to a shared store for them all.
+    pub fn entries(&self, ids: &[u32]) -> Result<Vec<Entry>, BankError> {
+        dispatch!(self, s => s.entries(ids))
+    }
+
     /// A listener that wakes when another process changes the store, so a
     /// service applies changes at once instead of at its next poll. Only
     /// PostgreSQL has one (LISTEN/NOTIFY); the embedded store answers None.

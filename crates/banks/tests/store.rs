@@ -57,7 +57,41 @@ on_both_backends!(
     a_suppressing_bank_removes_the_other_hits,
     withdrawn_entries_are_marked_removed_and_no_longer_match,
     a_live_matcher_follows_the_change_feed_without_reloading,
+    entries_are_read_many_at_once_as_one_by_one,
 );
+
+fn entries_are_read_many_at_once_as_one_by_one(fx: &Fixture) {
+    let mut store = fx.open();
+    store.create_bank("a", &BankOptions::default()).unwrap();
+    store.create_bank("b", &BankOptions::default()).unwrap();
+    let near = flip(PDQ_A, 3).to_hex();
+    assert!(
+        import(
+            &mut store,
+            "a",
+            &format!("id,pdq,category\nx1,{PDQ_A},c1\nx2,{near},c2\n")
+        )
+        .applied
+    );
+    assert!(import(&mut store, "b", &format!("{MD5}\n")).applied);
+    let mut ids = Vec::new();
+    store
+        .for_each_entry(&["a".into(), "b".into()], |e| {
+            ids.push(e.id);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(ids.len(), 3);
+    ids.sort_unstable();
+    let missing = ids.iter().max().unwrap() + 1000;
+    let mut asked = vec![missing];
+    asked.extend(ids.iter().rev());
+    let mut many = store.entries(&asked).unwrap();
+    many.sort_by_key(|e| e.id);
+    let one_by_one: Vec<banks::Entry> = ids.iter().map(|&id| store.entry(id).unwrap().unwrap()).collect();
+    assert_eq!(many, one_by_one, "the same entries, and none for an id that has none");
+    assert!(store.entries(&[]).unwrap().is_empty());
+}
 
 fn import(store: &mut Store, bank: &str, text: &str) -> banks::ImportReport {
     let entries = formats::read(

@@ -517,29 +517,59 @@ impl AppState {
         banks: Option<&[String]>,
         max_distance: Option<u32>,
     ) -> Result<Vec<Hit>, ApiError> {
-        let found = self.match_bare(query, banks, max_distance)?;
-        self.with_reader(|store| {
-            let mut out = Vec::with_capacity(found.len());
-            for h in &found {
-                let entry = store.entry(h.entry_id).map_err(ApiError::internal)?;
-                let Some(entry) = entry else { continue };
-                out.push(Hit {
-                    bank: h.bank.clone(),
-                    entry_id: h.entry_id,
-                    external_id: entry.entry.external_id,
-                    entry_hash: entry.entry.hash,
-                    signal: h.signal.name().to_string(),
-                    distance: h.distance,
-                    categories: entry.entry.categories,
-                    source: entry.entry.source,
-                    metadata: entry.entry.raw,
-                    known_file: h.known_file,
-                    query_match_pct: h.video.map(|v| v.query_match_pct),
-                    target_match_pct: h.video.map(|v| v.target_match_pct),
-                });
-            }
-            Ok(out)
-        })
+        let mut all = self.match_many(std::slice::from_ref(query), banks, max_distance)?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// Every hit for each query, in order, each with its entry's details;
+    /// the entries of the whole batch are read at once (one round trip to a
+    /// shared store, not one per hit).
+    pub fn match_many(
+        &self,
+        queries: &[Query],
+        banks: Option<&[String]>,
+        max_distance: Option<u32>,
+    ) -> Result<Vec<Vec<Hit>>, ApiError> {
+        let found = queries
+            .iter()
+            .map(|q| self.match_bare(q, banks, max_distance))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut ids: Vec<u32> = found.iter().flatten().map(|h| h.entry_id).collect();
+        if ids.is_empty() {
+            return Ok(vec![Vec::new(); queries.len()]);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let entries: HashMap<u32, banks::Entry> = self
+            .with_reader(|store| store.entries(&ids).map_err(ApiError::internal))?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+        Ok(found
+            .into_iter()
+            .map(|hits| {
+                hits.into_iter()
+                    .filter_map(|h| {
+                        // An entry gone from the store since the index answered is left out.
+                        let entry = entries.get(&h.entry_id)?.entry.clone();
+                        Some(Hit {
+                            bank: h.bank,
+                            entry_id: h.entry_id,
+                            external_id: entry.external_id,
+                            entry_hash: entry.hash,
+                            signal: h.signal.name().to_string(),
+                            distance: h.distance,
+                            categories: entry.categories,
+                            source: entry.source,
+                            metadata: entry.raw,
+                            known_file: h.known_file,
+                            query_match_pct: h.video.map(|v| v.query_match_pct),
+                            target_match_pct: h.video.map(|v| v.target_match_pct),
+                        })
+                    })
+                    .collect()
+            })
+            .collect())
     }
 }
 

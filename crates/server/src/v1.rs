@@ -176,26 +176,20 @@ pub async fn match_hashes(
         .map(HashQuery::to_query)
         .collect::<Result<Vec<_>, _>>()?;
     // A few lookups are answered on the async worker; big batches go to the blocking pool.
-    if queries.len() <= INLINE_QUERIES {
-        let mut results = Vec::with_capacity(queries.len());
-        for q in &queries {
-            results.push(MatchResult {
-                hits: state.match_query(q, request.banks.as_deref(), request.max_distance)?,
-            });
-        }
-        return Ok(Json(MatchResponse { results }));
+    let inline = queries.len() <= INLINE_QUERIES;
+    let answer = move |s: &AppState| -> Result<Json<MatchResponse>, ApiError> {
+        let results = s
+            .match_many(&queries, request.banks.as_deref(), request.max_distance)?
+            .into_iter()
+            .map(|hits| MatchResult { hits })
+            .collect();
+        Ok(Json(MatchResponse { results }))
+    };
+    if inline {
+        return answer(&state);
     }
     let s = state.clone();
-    blocking(move || {
-        let mut results = Vec::with_capacity(queries.len());
-        for q in &queries {
-            results.push(MatchResult {
-                hits: s.match_query(q, request.banks.as_deref(), request.max_distance)?,
-            });
-        }
-        Ok(Json(MatchResponse { results }))
-    })
-    .await
+    blocking(move || answer(&s)).await
 }
 
 /// Options of an upload match.
