@@ -537,7 +537,9 @@ async fn metrics_and_openapi_describe_the_service() {
         .find_map(|l| l.strip_prefix("tantalum_memory_anonymous_bytes "))
         .and_then(|v| v.parse::<u64>().ok())
         .expect("anonymous memory gauge");
-    assert!(anonymous > 0, "RssAnon is read from /proc");
+    if std::path::Path::new("/proc/self/status").exists() {
+        assert!(anonymous > 0, "RssAnon is read from /proc");
+    }
     let (_, doc) = s.call("GET", "/openapi.json", None, None).await;
     for path in [
         "/v1/hash",
