@@ -208,6 +208,27 @@ fn a_store_that_cannot_be_reached_is_named_without_its_password() {
     assert!(matches!(Location::parse("/var/lib/tantalum"), Location::Dir(_)));
 }
 
+/// A store opened at `url` takes an import and gets a listener.
+fn the_store_works_over(url: &str, bank: &str, seed: u32) {
+    let mut store = Store::open_at(&Location::Postgres(url.to_string())).unwrap();
+    store.create_bank(bank, &BankOptions::default()).unwrap();
+    assert!(
+        store
+            .import(bank, std::iter::once(entry(hash(seed, seed), None, false)))
+            .unwrap()
+            .applied
+    );
+    assert!(Store::listen(&Location::Postgres(url.to_string())).unwrap().is_some());
+}
+
+/// Why connecting to `url` fails; `why` is what the refusal guards against.
+fn refusal(url: &str, why: &str) -> String {
+    match banks::connect_postgres(url, "test") {
+        Ok(_) => panic!("{url}: {why}"),
+        Err(e) => e.to_string(),
+    }
+}
+
 #[test]
 #[cfg_attr(not(postgres_tests), ignore = "set TANTALUM_TEST_POSTGRES to run")]
 fn tls_connections_verify_the_server_certificate() {
@@ -240,36 +261,27 @@ fn tls_connections_verify_the_server_certificate() {
     let verified = with(&format!("sslmode=require&sslrootcert={cert}"));
     let mut client = banks::connect_postgres(&verified, "test").unwrap();
     assert!(encrypted(&mut client));
-    let mut store = Store::open_at(&Location::Postgres(verified.clone())).unwrap();
-    store.create_bank("T", &BankOptions::default()).unwrap();
-    assert!(
-        store
-            .import("T", std::iter::once(entry(hash(3, 3), None, false)))
-            .unwrap()
-            .applied
-    );
-    assert!(Store::listen(&Location::Postgres(verified)).unwrap().is_some());
+    the_store_works_over(&verified, "T", 3);
 
     // A certificate nobody vouches for is refused, never used unverified.
-    let message = match banks::connect_postgres(&with("sslmode=require"), "test") {
-        Ok(_) => panic!("a private CA's certificate must not pass against the web roots"),
-        Err(e) => e.to_string(),
-    };
+    let message = refusal(
+        &with("sslmode=require"),
+        "a private CA's certificate must not pass against the web roots",
+    );
     assert!(message.to_lowercase().contains("certificate"), "{message}");
     // A root file with no certificate in it, and a root file without TLS asked for: clear refusals.
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").unwrap();
-    let message = match banks::connect_postgres(&with(&format!("sslmode=require&sslrootcert={}", empty.display())), "t")
-    {
-        Ok(_) => panic!("no root, no connection"),
-        Err(e) => e.to_string(),
-    };
+    let message = refusal(
+        &with(&format!("sslmode=require&sslrootcert={}", empty.display())),
+        "no root, no connection",
+    );
     assert!(message.contains("no certificate"), "{message}");
-    let message = match banks::connect_postgres(&with(&format!("sslrootcert={cert}")), "t") {
-        Ok(_) => panic!("a root certificate without sslmode=require must not fall back to plain TCP"),
-        Err(e) => e.to_string(),
-    };
+    let message = refusal(
+        &with(&format!("sslrootcert={cert}")),
+        "a root certificate without sslmode=require must not fall back to plain TCP",
+    );
     assert!(message.contains("sslmode=require"), "{message}");
 }
 
@@ -294,10 +306,7 @@ fn client_certificates_log_in_where_the_server_demands_them() {
             ca.display()
         )
     };
-    let refused = |url: &str| match banks::connect_postgres(url, "test") {
-        Ok(_) => panic!("{url} must be refused"),
-        Err(e) => e.to_string(),
-    };
+    let refused = |url: &str| refusal(url, "must be refused");
 
     // With the certificate: logged in as its role, and the store works over it.
     let url = with(&format!("&sslcert={}&sslkey={}", cert.display(), key.display()));
@@ -310,15 +319,7 @@ fn client_certificates_log_in_where_the_server_demands_them() {
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "tantalum_cert");
     assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("/CN=tantalum_cert"));
-    let mut store = Store::open_at(&Location::Postgres(url.clone())).unwrap();
-    store.create_bank("C", &BankOptions::default()).unwrap();
-    assert!(
-        store
-            .import("C", std::iter::once(entry(hash(5, 5), None, false)))
-            .unwrap()
-            .applied
-    );
-    assert!(Store::listen(&Location::Postgres(url)).unwrap().is_some());
+    the_store_works_over(&url, "C", 5);
 
     // Without it the server says no; half a pair, a shared key file or no TLS: we say no first.
     let message = refused(&with(""));
