@@ -160,8 +160,21 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     let filter = format!(
         "select=not(mod(n\\,{frame_mod})),scale=w={w}:h={h}:flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24"
     );
+    // `-noautorotate`: phones tag portrait videos with a display rotation,
+    // which the command line would apply (and our scale back to the stored
+    // size would then squash). The reference hashes frames as decoded,
+    // ignoring the tag, so a rotated copy must hash as its original does.
     let child = Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-v", "error", "-threads", "1", "-i"])
+        .args([
+            "-nostdin",
+            "-hide_banner",
+            "-v",
+            "error",
+            "-threads",
+            "1",
+            "-noautorotate",
+            "-i",
+        ])
         .arg(path)
         .args([
             "-map",

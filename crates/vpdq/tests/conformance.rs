@@ -182,3 +182,51 @@ fn the_match_table_is_reproduced() {
         }
     }
 }
+
+/// Phones store portrait videos landscape with a display rotation in the
+/// container. The reference hashes frames as decoded and ignores the tag, so
+/// a lists' vPDQ of such a video is of the unrotated frames: a rotated copy
+/// must hash exactly as the reference hashed the original.
+#[test]
+fn a_display_rotation_is_ignored_as_the_reference_ignores_it() {
+    let Some(dir) = setup() else { return };
+    let name = "doorknob-hd-no-bar";
+    let tmp = tempfile::tempdir().unwrap();
+    let rotated = tmp.path().join("rotated.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(dir.join("videos").join(format!("{name}.mp4")))
+        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
+        .arg(&rotated)
+        .status()
+        .unwrap();
+    assert!(status.success(), "remuxing with a rotation failed");
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream_side_data=rotation",
+        ])
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(&rotated)
+        .output()
+        .unwrap();
+    let tags = String::from_utf8_lossy(&probe.stdout);
+    assert!(tags.contains("rotation=90"), "the copy carries no rotation: {tags}");
+
+    let options = HashOptions {
+        seconds_per_hash: 0.0,
+        ..Default::default()
+    };
+    let (info, ours) = vpdq::hash_video(&rotated, &options).unwrap();
+    assert_eq!(
+        (info.width, info.height),
+        (1280, 720),
+        "the stored size, not the displayed one"
+    );
+    let expected = read_hashes(&dir.join(format!("local-hashes-ffmpeg5/s0/{name}.txt")));
+    assert_eq!(vpdq::write_features(&ours), vpdq::write_features(&expected));
+}
