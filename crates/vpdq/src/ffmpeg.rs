@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::{Feature, VpdqError};
+use crate::{yuv, Feature, VpdqError};
 
 /// How to hash a video.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +52,18 @@ fn runs(program: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A program that is not on PATH is ffmpeg missing, not an I/O error. The
+/// hashing path spawns directly rather than asking `ffmpeg_available` first:
+/// each `-version` run costs a whole dynamic load of FFmpeg's libraries,
+/// about as much CPU as decoding a short clip.
+fn not_found(e: std::io::Error) -> VpdqError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        VpdqError::FfmpegNotFound
+    } else {
+        VpdqError::Io(e)
+    }
+}
+
 /// Whether `ffmpeg` and `ffprobe` can be run (checked once per process).
 pub fn ffmpeg_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
@@ -74,16 +86,22 @@ fn first_line(text: &str) -> String {
 
 /// Reads the first video stream's size and frame rate.
 pub fn probe(path: &Path) -> Result<VideoInfo, VpdqError> {
-    if !ffmpeg_available() {
-        return Err(VpdqError::FfmpegNotFound);
-    }
+    probe_stream(path).map(|(info, _)| info)
+}
+
+/// The first video stream's size, frame rate and decoded pixel format.
+fn probe_stream(path: &Path) -> Result<(VideoInfo, String), VpdqError> {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0"])
-        .args(["-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate"])
+        .args([
+            "-show_entries",
+            "stream=width,height,pix_fmt,avg_frame_rate,r_frame_rate",
+        ])
         .args(["-of", "default=noprint_wrappers=1"])
         .arg(path)
         .stdin(Stdio::null())
-        .output()?;
+        .output()
+        .map_err(not_found)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(VpdqError::Decode(first_line(&String::from_utf8_lossy(&out.stderr))));
@@ -105,11 +123,15 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VpdqError> {
         .and_then(rate)
         .or_else(|| field("r_frame_rate").and_then(rate))
         .ok_or_else(|| VpdqError::Decode("the video's frame rate is zero".into()))?;
-    Ok(VideoInfo {
-        width,
-        height,
-        frame_rate,
-    })
+    let pix_fmt = field("pix_fmt").unwrap_or_default().to_string();
+    Ok((
+        VideoInfo {
+            width,
+            height,
+            frame_rate,
+        },
+        pix_fmt,
+    ))
 }
 
 /// Frames are megabytes and a pipe holds 64 KiB by default: every frame
@@ -146,20 +168,27 @@ impl Drop for KillOnDrop {
 
 /// Hashes a video's sampled frames as the reference does.
 pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<Feature>), VpdqError> {
-    let info = probe(path)?;
+    let (info, pix_fmt) = probe_stream(path)?;
     let (w, h) = if options.size > 0 {
         (options.size, options.size)
     } else {
         (info.width, info.height)
     };
+    // Native-size yuv420p (most video) comes over the pipe as it was decoded
+    // and is converted here exactly as swscale would (see `yuv.rs`); anything
+    // else is converted by swscale in the child.
+    let yuv = options.size == 0 && yuv::applies(&pix_fmt, w, h);
     // The reference: static_cast<int>(secondsPerHash * frameRate), at least 1.
     let frame_mod = ((options.seconds_per_hash * info.frame_rate) as i64).max(1) as u64;
     // swscale's area filter with the defaults sws_getContext uses: BT.601
     // coefficients and the range the pixel format implies, whatever the
     // stream's colour tags say (the command line would otherwise honour them).
-    let filter = format!(
-        "select=not(mod(n\\,{frame_mod})),scale=w={w}:h={h}:flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24"
-    );
+    let select = format!("select=not(mod(n\\,{frame_mod}))");
+    let filter = if yuv {
+        select
+    } else {
+        format!("{select},scale=w={w}:h={h}:flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24")
+    };
     // `-noautorotate`: phones tag portrait videos with a display rotation,
     // which the command line would apply (and our scale back to the stored
     // size would then squash). The reference hashes frames as decoded,
@@ -187,11 +216,12 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
             "-vf",
             &filter,
         ])
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .args(["-f", "rawvideo", "-pix_fmt", if yuv { "yuv420p" } else { "rgb24" }, "-"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()?;
+        .spawn()
+        .map_err(not_found)?;
     let child = Arc::new(Mutex::new(child));
     let _guard = KillOnDrop(Arc::clone(&child));
     let (mut stdout, mut stderr) = {
@@ -220,14 +250,20 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
         false
     });
 
-    let frame_bytes = w as usize * h as usize * 3;
-    let mut rgb = vec![0u8; frame_bytes];
+    let (width, height) = (w as usize, h as usize);
+    let frame_bytes = if yuv {
+        yuv::frame_bytes(width, height)
+    } else {
+        width * height * 3
+    };
+    let mut raw = vec![0u8; frame_bytes];
+    let mut converter = yuv::Converter::default();
     let mut luma = vec![0f32; w as usize * h as usize];
     let mut hasher = pdq::Hasher::new();
     let mut features = Vec::new();
     let mut read_error = None;
     for index in 0u64.. {
-        match stdout.read_exact(&mut rgb) {
+        match stdout.read_exact(&mut raw) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
             Err(e) => {
@@ -235,8 +271,12 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
                 break;
             }
         }
-        for (l, p) in luma.iter_mut().zip(rgb.chunks_exact(3)) {
-            *l = pdq::luma(p[0], p[1], p[2]);
+        if yuv {
+            converter.luma(&raw, width, height, &mut luma);
+        } else {
+            for (l, p) in luma.iter_mut().zip(raw.chunks_exact(3)) {
+                *l = pdq::luma(p[0], p[1], p[2]);
+            }
         }
         let hash = hasher
             .hash(&mut luma, w as usize, h as usize)

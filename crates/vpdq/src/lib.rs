@@ -13,6 +13,7 @@
 mod ffmpeg;
 mod matching;
 mod text;
+mod yuv;
 
 pub use ffmpeg::{ffmpeg_available, hash_video, probe, HashOptions, VideoInfo};
 pub use matching::{match_videos, MatchThresholds, VideoIndex, VideoMatch};
