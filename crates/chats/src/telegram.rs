@@ -226,7 +226,18 @@ fn chat(
         .collect();
     for (line, v) in values {
         match message(&v, line, messages.len() + 1, &shared) {
-            Ok(Some(m)) => messages.push(m),
+            Ok(Some(m)) => {
+                if removal_between_deleted_accounts(&v) {
+                    errors.push(Issue {
+                        file: ctx.source.clone(),
+                        line: Some(line),
+                        message: "a deleted account removed a deleted member: the export cannot tell this from \
+                                  the account leaving; recorded as it reads, a removal of an unidentified member"
+                            .into(),
+                    });
+                }
+                messages.push(m)
+            }
             Ok(None) => {}
             Err(why) => errors.push(Issue {
                 file: ctx.source.clone(),
@@ -317,6 +328,21 @@ fn labelled(name: &str, id: Option<String>, shared: &HashSet<String>) -> String 
         Some(id) if shared.contains(name) => format!("{name} ({id})"),
         _ => name.to_string(),
     }
+}
+
+/// A `remove_members` whose actor and only member are both deleted accounts
+/// (`null` names). A member who leaves is logged as removing themselves, so
+/// this is either a deleted account leaving or one deleted account removing
+/// another: the export keeps the actor's id but not the member's, and cannot
+/// say which. It is recorded as it reads (a removal whose target is an
+/// unidentified account, never merged with the actor) and reported as an
+/// issue, so an examiner sees the doubt instead of a guess either way.
+fn removal_between_deleted_accounts(v: &Value) -> bool {
+    v.get("action").and_then(Value::as_str) == Some("remove_members")
+        && v.get("actor").is_none_or(Value::is_null)
+        && v.get("members")
+            .and_then(Value::as_array)
+            .is_some_and(|m| m.len() == 1 && m[0].is_null())
 }
 
 /// Member names of a service message. A deleted account is `null` with no

@@ -516,3 +516,28 @@ fn known_participant_named_with_and_is_not_split_into_two() {
         vec!["Carl".to_string(), "Dee".to_string()]
     );
 }
+
+#[test]
+fn a_deleted_account_removing_a_deleted_member_is_recorded_as_it_reads_and_flagged() {
+    let doc = serde_json::json!({"name": "g", "type": "private_supergroup", "messages": [
+        {"id": 7, "type": "service", "date": "2024-03-12T10:22:00", "date_unixtime": "1710238920", "actor": null, "actor_id": "user5", "action": "remove_members", "members": [null]},
+        {"id": 8, "type": "service", "date": "2024-03-12T10:23:00", "date_unixtime": "1710238980", "actor": "Ann", "actor_id": "user1", "action": "remove_members", "members": ["Ann"]}
+    ]});
+    let e = chats::parse_telegram_json(&doc.to_string(), "result.json").unwrap();
+    let ev = e[0].messages[0].event.as_ref().unwrap();
+    assert_eq!(ev.kind, EventType::MemberRemoved);
+    assert_eq!(
+        ev.actor.as_deref(),
+        Some(chats::telegram_deleted_label("user5").as_str())
+    );
+    assert_eq!(ev.targets, vec![chats::telegram_deleted_label("member 1 of message 7")]);
+    let flagged: Vec<_> = e[0]
+        .errors
+        .iter()
+        .filter(|i| i.message.contains("cannot tell"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{:?}", e[0].errors);
+    assert!(flagged[0].line.is_some(), "the issue names where the message is");
+    // A named member leaving stays a plain leave, with no doubt reported.
+    assert_eq!(e[0].messages[1].event.as_ref().unwrap().kind, EventType::MemberLeft);
+}
