@@ -545,6 +545,15 @@ impl PgStore {
 
     /// Built in memory from one streamed scan: each replica holds its own.
     pub(crate) fn pdq_index(&self) -> Result<index::HammingIndex, BankError> {
+        self.scan_pdq(false).map(|(index, _)| index)
+    }
+
+    pub(crate) fn pdq_index_and_banks(&self) -> Result<(index::HammingIndex, crate::matcher::EntryBanks), BankError> {
+        self.scan_pdq(true)
+    }
+
+    /// One scan of the live PDQ entries; with `with_banks`, their banks too.
+    fn scan_pdq(&self, with_banks: bool) -> Result<(index::HammingIndex, crate::matcher::EntryBanks), BankError> {
         let mut client = self.client.borrow_mut();
         let mut tx = client
             .build_transaction()
@@ -552,22 +561,32 @@ impl PgStore {
             .start()
             .map_err(|e| self.err(e))?;
         let mut entries = Vec::new();
+        let mut banks = crate::matcher::EntryBanks::default();
         let no_params: [&str; 0] = [];
-        let mut rows = tx
-            .query_raw(
-                "SELECT id, hash FROM tantalum.entries WHERE signal = 'pdq' AND removed IS NULL",
-                no_params,
-            )
-            .map_err(|e| self.err(e))?;
+        let sql = if with_banks {
+            "SELECT id, hash, bank FROM tantalum.entries WHERE signal = 'pdq' AND removed IS NULL"
+        } else {
+            "SELECT id, hash FROM tantalum.entries WHERE signal = 'pdq' AND removed IS NULL"
+        };
+        let mut rows = tx.query_raw(sql, no_params).map_err(|e| self.err(e))?;
+        let mut numbered = with_banks;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let hex: &str = row.get(1);
             if let Ok(h) = pdq::Hash256::from_hex(hex) {
-                entries.push((*h.as_bytes(), id_of(row.get(0))));
+                let id = id_of(row.get(0));
+                entries.push((*h.as_bytes(), id));
+                if numbered {
+                    numbered = banks.insert(id, row.get(2));
+                }
             }
         }
         drop(rows);
         tx.commit().map_err(|e| self.err(e))?;
-        Ok(index::HammingIndex::build(entries))
+        if with_banks && !numbered {
+            // More banks than slots: the matcher asks the store instead.
+            banks = crate::matcher::EntryBanks::default();
+        }
+        Ok((index::HammingIndex::build(entries), banks))
     }
 
     pub(crate) fn cursor(&self) -> Result<ChangeCursor, BankError> {

@@ -349,6 +349,17 @@ impl Store {
         dispatch!(self, s => s.pdq_index())
     }
 
+    /// [`Store::pdq_index`], and for PostgreSQL every PDQ entry's bank from
+    /// the same scan, so matching needs no round trip per hit to name it.
+    pub(crate) fn pdq_index_and_banks(
+        &self,
+    ) -> Result<(index::HammingIndex, Option<crate::matcher::EntryBanks>), BankError> {
+        match &self.backend {
+            Backend::Sqlite(s) => Ok((s.pdq_index()?, None)),
+            Backend::Postgres(s) => s.pdq_index_and_banks().map(|(index, banks)| (index, Some(banks))),
+        }
+    }
+
     /// Where the change feed stands now (see [`Store::changes_since`]).
     pub fn cursor(&self) -> Result<ChangeCursor, BankError> {
         dispatch!(self, s => s.cursor())
