@@ -19,7 +19,7 @@ pub mod testing;
 use std::path::Path;
 
 pub use formats::{Format, LineError, ReadOptions};
-pub use matcher::{MatchHit, MatchOptions, Matcher, Query};
+pub use matcher::{Compacted, MatchHit, MatchOptions, Matcher, Query};
 pub use model::{BankInfo, BankKind, Entry, NewEntry, Signal};
 pub use pg::{connect as connect_postgres, ensure_schema as ensure_postgres_schema};
 pub use store::{

@@ -69,8 +69,10 @@ pub struct Matcher {
     pdq: HammingIndex,
     /// PDQ entries' banks, where the store is remote (else `Store::bank_of`).
     pdq_banks: Option<EntryBanks>,
-    /// vPDQ entries (id, bank) in the order of `videos`.
+    /// vPDQ entries (id, bank) by their number in `videos`.
     video_entries: Vec<(u32, String)>,
+    /// Entry id → number in `videos`, for the live ones.
+    video_numbers: HashMap<u32, usize>,
     videos: vpdq::VideoIndex,
 }
 
@@ -114,6 +116,12 @@ impl EntryBanks {
     }
 }
 
+/// Indexes rebuilt with their changes folded in, from [`Matcher::compacted`].
+pub struct Compacted {
+    pdq: Option<HammingIndex>,
+    video_frames: Option<HammingIndex>,
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -142,6 +150,7 @@ impl Matcher {
             }
         }
         let videos = vpdq::VideoIndex::build(&video_frames, vpdq::MatchThresholds::default().quality);
+        let video_numbers = video_entries.iter().enumerate().map(|(n, (id, _))| (*id, n)).collect();
         let loaded_up_to = store.max_entry_id()?;
         let (pdq, pdq_banks) = store.pdq_index_and_banks()?;
         Ok(Matcher {
@@ -151,6 +160,7 @@ impl Matcher {
             pdq,
             pdq_banks,
             video_entries,
+            video_numbers,
             videos,
         })
     }
@@ -174,20 +184,45 @@ impl Matcher {
                 infos.insert(name, info);
             }
         }
-        let videos_changed = changes.iter().any(|change| match change {
-            crate::Change::Removed(id) => self.video_entries.iter().any(|(v, _)| v == id),
-            crate::Change::Added { signal, .. } => signal == "vpdq",
-        });
-        let videos = if videos_changed {
-            Some(store.vpdq_entries()?)
-        } else {
-            None
-        };
+        // New videos' frames, read now: nothing may fail once the indexes change.
+        let added_videos: Vec<u32> = changes
+            .iter()
+            .filter_map(|change| match change {
+                crate::Change::Added { id, bank, signal, .. } if signal == "vpdq" && infos.contains_key(bank) => {
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect();
+        let mut video_frames: HashMap<u32, Vec<vpdq::Feature>> = HashMap::new();
+        if !added_videos.is_empty() {
+            for entry in store.entries(&added_videos)? {
+                if let Some(frames) = crate::model::vpdq_frames(&entry.entry.raw) {
+                    video_frames.insert(entry.id, frames);
+                }
+            }
+        }
 
         self.banks = infos;
         for change in changes {
             match change {
-                crate::Change::Removed(id) => self.pdq.remove(*id),
+                crate::Change::Removed(id) => {
+                    self.pdq.remove(*id);
+                    if let Some(number) = self.video_numbers.remove(id) {
+                        self.videos.remove(number);
+                    }
+                }
+                crate::Change::Added { id, bank, signal, .. } if signal == "vpdq" => {
+                    if let Some(frames) = video_frames.get(id) {
+                        if let Some(old) = self.video_numbers.remove(id) {
+                            self.videos.remove(old);
+                        }
+                        let number = self.videos.add(frames);
+                        debug_assert_eq!(number, self.video_entries.len());
+                        self.video_entries.push((*id, bank.clone()));
+                        self.video_numbers.insert(*id, number);
+                    }
+                }
                 crate::Change::Added { id, bank, signal, hash } if signal == "pdq" => {
                     if let Ok(h) = pdq::Hash256::from_hex(hash) {
                         if *id <= self.loaded_up_to {
@@ -205,17 +240,6 @@ impl Matcher {
                 crate::Change::Added { .. } => {}
             }
         }
-        if let Some(entries) = videos {
-            let mut video_entries = Vec::new();
-            let mut video_frames = Vec::new();
-            // The selected banks only, as at load.
-            for (id, bank, frames) in entries.into_iter().filter(|(_, bank, _)| self.banks.contains_key(bank)) {
-                video_entries.push((id, bank));
-                video_frames.push((id, frames));
-            }
-            self.videos = vpdq::VideoIndex::build(&video_frames, vpdq::MatchThresholds::default().quality);
-            self.video_entries = video_entries;
-        }
         Ok(())
     }
 
@@ -224,23 +248,31 @@ impl Matcher {
         self.pdq.len()
     }
 
-    /// Whether the PDQ index has gathered enough changes to be worth
-    /// compacting. [`Matcher::apply`] never compacts: a service builds the
-    /// compacted index with [`Matcher::compacted_pdq`] while lookups go on,
-    /// then swaps it in with [`Matcher::replace_pdq`].
-    pub fn pdq_needs_compaction(&self) -> bool {
-        self.pdq.needs_compaction()
+    /// Whether the PDQ index or the video frame index has gathered enough
+    /// changes to be worth compacting. [`Matcher::apply`] never compacts: a
+    /// service builds the compacted indexes with [`Matcher::compacted`]
+    /// while lookups go on, then swaps them in with [`Matcher::replace`].
+    pub fn needs_compaction(&self) -> bool {
+        self.pdq.needs_compaction() || self.videos.needs_compaction()
     }
 
-    /// The PDQ index with its pending changes folded in (reads only).
-    pub fn compacted_pdq(&self) -> HammingIndex {
-        self.pdq.compacted()
+    /// The indexes that need it, with their pending changes folded in (reads only).
+    pub fn compacted(&self) -> Compacted {
+        Compacted {
+            pdq: self.pdq.needs_compaction().then(|| self.pdq.compacted()),
+            video_frames: self.videos.needs_compaction().then(|| self.videos.compacted_frames()),
+        }
     }
 
-    /// Puts in an index made by [`Matcher::compacted_pdq`]; valid only when
-    /// no change was applied in between.
-    pub fn replace_pdq(&mut self, index: HammingIndex) {
-        self.pdq = index;
+    /// Puts in indexes made by [`Matcher::compacted`]; valid only when no
+    /// change was applied in between.
+    pub fn replace(&mut self, compacted: Compacted) {
+        if let Some(pdq) = compacted.pdq {
+            self.pdq = pdq;
+        }
+        if let Some(frames) = compacted.video_frames {
+            self.videos.replace_frames(frames);
+        }
     }
 
     /// The banks selected, by name.

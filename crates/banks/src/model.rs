@@ -196,3 +196,11 @@ pub struct BankInfo {
     /// Created (Unix seconds).
     pub created: i64,
 }
+
+/// The frames a vPDQ entry keeps in its source record (`vpdq_frames`, the
+/// reference's text format); `None` when they are missing or unreadable.
+pub(crate) fn vpdq_frames(raw: &serde_json::Map<String, serde_json::Value>) -> Option<Vec<vpdq::Feature>> {
+    raw.get("vpdq_frames")
+        .and_then(|v| v.as_str())
+        .and_then(|t| vpdq::parse_features(t).ok())
+}

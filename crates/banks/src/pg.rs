@@ -689,11 +689,7 @@ impl PgStore {
         for r in &rows {
             let raw: String = r.get(2);
             let raw: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&raw).unwrap_or_default();
-            let frames = raw
-                .get("vpdq_frames")
-                .and_then(|v| v.as_str())
-                .and_then(|t| vpdq::parse_features(t).ok());
-            if let Some(frames) = frames {
+            if let Some(frames) = crate::model::vpdq_frames(&raw) {
                 out.push((id_of(r.get(0)), r.get(1), frames));
             }
         }

@@ -528,11 +528,7 @@ impl SqliteStore {
             let bank: String = r.get(1).map_err(|e| self.db_error(e))?;
             let raw: String = r.get(2).map_err(|e| self.db_error(e))?;
             let raw: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&raw).unwrap_or_default();
-            let frames = raw
-                .get("vpdq_frames")
-                .and_then(|v| v.as_str())
-                .and_then(|t| vpdq::parse_features(t).ok());
-            if let Some(frames) = frames {
+            if let Some(frames) = crate::model::vpdq_frames(&raw) {
                 out.push((id as u32, bank, frames));
             }
         }

@@ -58,7 +58,102 @@ on_both_backends!(
     withdrawn_entries_are_marked_removed_and_no_longer_match,
     a_live_matcher_follows_the_change_feed_without_reloading,
     entries_are_read_many_at_once_as_one_by_one,
+    a_live_matcher_follows_video_additions_and_removals,
 );
+
+/// A synthetic video: `frames` unrelated PDQ hashes of quality 100, in the
+/// reference's text format.
+fn video_text(seed: u64, frames: usize) -> String {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..frames)
+        .map(|k| {
+            let bytes: [u8; 32] = std::array::from_fn(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            });
+            format!("{k},100,{},{:.3}\n", pdq::Hash256::from_bytes(bytes).to_hex(), k as f64)
+        })
+        .collect()
+}
+
+/// The (bank, entry id) of every video a matcher finds for a query video.
+fn videos_found(matcher: &Matcher, store: &Store, text: &str) -> Vec<(String, u32)> {
+    let query = Query {
+        vpdq: Some(vpdq::parse_features(text).unwrap()),
+        ..Default::default()
+    };
+    let mut hits: Vec<(String, u32)> = matcher
+        .match_query(store, &query, &MatchOptions::default(), &mut Default::default())
+        .unwrap()
+        .into_iter()
+        .inspect(|h| assert_eq!(h.video.map(|v| v.query_match_pct), Some(100.0)))
+        .map(|h| (h.bank, h.entry_id))
+        .collect();
+    hits.sort();
+    hits
+}
+
+/// Video entries reach a live matcher one by one through the feed: no
+/// reload of every video list on each change.
+fn a_live_matcher_follows_video_additions_and_removals(fx: &Fixture) {
+    let mut store = fx.open();
+    store.create_bank("vids", &BankOptions::default()).unwrap();
+    let (a, b, c) = (video_text(1, 40), video_text(2, 25), video_text(3, 60));
+    assert!(import(&mut store, "vids", &a).applied);
+    let mut live = Matcher::load(&store, &[]).unwrap();
+    let mut cursor = store.cursor().unwrap();
+    let mut step = |store: &Store, live: &mut Matcher| {
+        let (changes, next) = store.changes_since(&cursor).unwrap();
+        live.apply(store, &changes).unwrap();
+        cursor = next;
+    };
+    let id_of = |store: &Store, bank: &str, text: &str| {
+        let mut ids = Vec::new();
+        store
+            .for_each_entry(&[bank.to_string()], |e| {
+                if vpdq::write_features(&vpdq::parse_features(text).unwrap())
+                    == e.entry.raw["vpdq_frames"].as_str().unwrap_or_default()
+                {
+                    ids.push(e.id);
+                }
+                Ok(())
+            })
+            .unwrap();
+        ids[0]
+    };
+    let id_a = id_of(&store, "vids", &a);
+    assert_eq!(videos_found(&live, &store, &a), vec![("vids".to_string(), id_a)]);
+
+    // Another video in the same bank, and one in a bank made after loading.
+    assert!(import(&mut store, "vids", &b).applied);
+    store.create_bank("more", &BankOptions::default()).unwrap();
+    assert!(import(&mut store, "more", &c).applied);
+    step(&store, &mut live);
+    let (id_b, id_c) = (id_of(&store, "vids", &b), id_of(&store, "more", &c));
+    assert_eq!(videos_found(&live, &store, &b), vec![("vids".to_string(), id_b)]);
+    assert_eq!(videos_found(&live, &store, &c), vec![("more".to_string(), id_c)]);
+
+    // Withdrawn: gone; re-imported: back under its old id.
+    assert!(store.remove_entry(id_a).unwrap());
+    step(&store, &mut live);
+    assert!(videos_found(&live, &store, &a).is_empty());
+    assert!(import(&mut store, "vids", &a).applied);
+    step(&store, &mut live);
+    assert_eq!(videos_found(&live, &store, &a), vec![("vids".to_string(), id_a)]);
+
+    // A bank removed takes its videos with it.
+    store.remove_bank("more").unwrap();
+    step(&store, &mut live);
+    assert!(videos_found(&live, &store, &c).is_empty());
+
+    // The live matcher answers as a fresh one does.
+    let fresh = Matcher::load(&store, &[]).unwrap();
+    for q in [&a, &b, &c] {
+        assert_eq!(videos_found(&live, &store, q), videos_found(&fresh, &store, q));
+    }
+}
 
 fn entries_are_read_many_at_once_as_one_by_one(fx: &Fixture) {
     let mut store = fx.open();

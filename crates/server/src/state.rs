@@ -329,18 +329,14 @@ impl AppState {
         // the read lock, so lookups go on, and swapped in under the write
         // lock in a moment. Holding the cursor lock keeps every other change
         // out meanwhile, so the copy cannot miss one.
-        let needs = self.matcher.read().map(|m| m.pdq_needs_compaction()).unwrap_or(false);
+        let needs = self.matcher.read().map(|m| m.needs_compaction()).unwrap_or(false);
         if needs {
             let started = Instant::now();
-            let compacted = self
-                .matcher
-                .read()
-                .map_err(|_| "matcher lock poisoned")?
-                .compacted_pdq();
+            let compacted = self.matcher.read().map_err(|_| "matcher lock poisoned")?.compacted();
             self.matcher
                 .write()
                 .map_err(|_| "matcher lock poisoned")?
-                .replace_pdq(compacted);
+                .replace(compacted);
             self.compactions.fetch_add(1, Ordering::Relaxed);
             eprintln!(
                 "{}",

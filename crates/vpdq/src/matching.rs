@@ -80,39 +80,96 @@ pub fn match_videos(query: &[Feature], target: &[Feature], t: &MatchThresholds) 
 }
 
 /// Many bank videos' frames in one Hamming index, so a query video costs
-/// one lookup per frame however many videos are indexed.
+/// one lookup per frame however many videos are indexed. Videos are added
+/// and removed in place (the frames go through the index's delta), so a
+/// changing bank never costs a rebuild.
 pub struct VideoIndex {
     frames: index::HammingIndex,
     /// Per indexed frame id: the video it belongs to.
     video_of: Vec<u32>,
-    /// Per video: its usable (de-duplicated, quality-filtered) frame count.
+    /// Per video: the id of its first frame.
+    first_frame: Vec<u32>,
+    /// Per video: its usable (de-duplicated, quality-filtered) frame count;
+    /// 0 once removed.
     frame_count: Vec<usize>,
     quality: u8,
 }
 
 impl VideoIndex {
-    /// Indexes videos given as (video id, features); `quality` is the floor applied to their frames.
+    /// Indexes videos given as (video id, features); `quality` is the floor
+    /// applied to their frames. Videos are numbered by their position here,
+    /// then on by [`VideoIndex::add`].
     pub fn build(videos: &[(u32, Vec<Feature>)], quality: u8) -> VideoIndex {
-        let mut entries = Vec::new();
-        let mut video_of = Vec::new();
-        let mut frame_count = Vec::new();
-        for (slot, (_, features)) in videos.iter().enumerate() {
-            let frames = usable(features, quality);
-            frame_count.push(frames.len());
-            for h in frames {
-                entries.push((*h.as_bytes(), video_of.len() as u32));
-                video_of.push(slot as u32);
-            }
-        }
-        VideoIndex {
-            frames: index::HammingIndex::build(entries),
-            video_of,
-            frame_count,
+        let mut index = VideoIndex {
+            frames: index::HammingIndex::build(Vec::new()),
+            video_of: Vec::new(),
+            first_frame: Vec::new(),
+            frame_count: Vec::new(),
             quality,
+        };
+        let mut entries = Vec::new();
+        for (_, features) in videos {
+            entries.extend(index.number(features));
         }
+        index.frames = index::HammingIndex::build(entries);
+        index
     }
 
-    /// Every indexed video (by its position in `build`'s list) the query matches, with both percentages.
+    /// Gives a video the next number and its usable frames their ids.
+    fn number(&mut self, features: &[Feature]) -> Vec<([u8; 32], u32)> {
+        let slot = self.frame_count.len() as u32;
+        let frames = usable(features, self.quality);
+        self.first_frame.push(self.video_of.len() as u32);
+        self.frame_count.push(frames.len());
+        frames
+            .into_iter()
+            .map(|h| {
+                let id = self.video_of.len() as u32;
+                self.video_of.push(slot);
+                (*h.as_bytes(), id)
+            })
+            .collect()
+    }
+
+    /// Adds a video; returns its number.
+    pub fn add(&mut self, features: &[Feature]) -> usize {
+        for (hash, id) in self.number(features) {
+            self.frames.add(&hash, id);
+        }
+        self.frame_count.len() - 1
+    }
+
+    /// Removes a video by number: it matches nothing from now on.
+    pub fn remove(&mut self, video: usize) {
+        let Some(count) = self.frame_count.get_mut(video) else {
+            return;
+        };
+        let first = self.first_frame[video];
+        for id in first..first + *count as u32 {
+            self.frames.remove(id);
+        }
+        *count = 0;
+    }
+
+    /// Whether enough frames came and went to be worth compacting the frame
+    /// index: see [`VideoIndex::compacted_frames`].
+    pub fn needs_compaction(&self) -> bool {
+        self.frames.needs_compaction()
+    }
+
+    /// The frame index with its pending changes folded in (reads only), for
+    /// [`VideoIndex::replace_frames`]: a service builds it while lookups go on.
+    pub fn compacted_frames(&self) -> index::HammingIndex {
+        self.frames.compacted()
+    }
+
+    /// Puts in a frame index made by [`VideoIndex::compacted_frames`]; valid
+    /// only when no video was added or removed in between.
+    pub fn replace_frames(&mut self, frames: index::HammingIndex) {
+        self.frames = frames;
+    }
+
+    /// Every indexed video (by its number) the query matches, with both percentages.
     pub fn search(&self, query: &[Feature], t: &MatchThresholds) -> Vec<(usize, VideoMatch)> {
         let q = usable(query, self.quality.max(t.quality));
         let mut query_hits: HashMap<u32, usize> = HashMap::new();
@@ -148,5 +205,72 @@ impl VideoIndex {
             .collect();
         out.sort_by_key(|(v, _)| *v);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn video(seed: u64, frames: usize) -> Vec<Feature> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..frames as u64)
+            .map(|k| {
+                let bytes: [u8; 32] = std::array::from_fn(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                });
+                Feature {
+                    frame: k,
+                    quality: 100,
+                    pdq: pdq::Hash256::from_bytes(bytes),
+                    timestamp: k as f64,
+                }
+            })
+            .collect()
+    }
+
+    /// Which numbered videos a query matches, with the percentages.
+    fn found(index: &VideoIndex, query: &[Feature]) -> Vec<(usize, f64, f64)> {
+        index
+            .search(query, &MatchThresholds::default())
+            .into_iter()
+            .map(|(n, m)| (n, m.query_match_pct, m.target_match_pct))
+            .collect()
+    }
+
+    #[test]
+    fn videos_added_and_removed_in_place_match_as_in_a_fresh_index() {
+        let (a, b, c) = (video(1, 30), video(2, 12), video(3, 50));
+        // c holds b's frames too: b's frames then match both videos.
+        let c: Vec<Feature> = c.into_iter().chain(b.iter().copied()).collect();
+        let mut live = VideoIndex::build(&[(10, a.clone())], 50);
+        assert_eq!(live.add(&b), 1);
+        assert_eq!(live.add(&c), 2);
+        let fresh = VideoIndex::build(&[(10, a.clone()), (11, b.clone()), (12, c.clone())], 50);
+        for q in [&a, &b, &c] {
+            assert_eq!(found(&live, q), found(&fresh, q));
+        }
+        assert_eq!(
+            found(&live, &b),
+            vec![(1, 100.0, 100.0), (2, 100.0, 12.0 * 100.0 / 62.0)]
+        );
+
+        live.remove(1);
+        assert_eq!(found(&live, &b), vec![(2, 100.0, 12.0 * 100.0 / 62.0)]);
+        live.remove(0);
+        assert!(found(&live, &a).is_empty());
+        live.remove(0); // twice: nothing more happens
+
+        // Compaction folds the changes in and answers the same.
+        let before: Vec<_> = [&a, &b, &c].iter().map(|q| found(&live, q)).collect();
+        let frames = live.compacted_frames();
+        live.replace_frames(frames);
+        let after: Vec<_> = [&a, &b, &c].iter().map(|q| found(&live, q)).collect();
+        assert_eq!(before, after);
+        assert_eq!(live.add(&a), 3, "numbers are never reused");
+        assert_eq!(found(&live, &a), vec![(3, 100.0, 100.0)]);
     }
 }
