@@ -79,6 +79,63 @@ pub struct HashQuery {
     pub sha1: Option<String>,
     /// SHA-256 (64 hex).
     pub sha256: Option<String>,
+    /// A video's vPDQ, as `tantalum hash --json` gives it (an array of
+    /// `{frame, quality, pdq, timestamp}`) or as the reference's text
+    /// (`frame,quality,pdq_hex,timestamp` lines, in one string). Matched with
+    /// HMA's rules; hits carry `query_match_pct` and `target_match_pct`.
+    pub vpdq: Option<VpdqHashes>,
+}
+
+/// A video's vPDQ in either of its two written forms.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum VpdqHashes {
+    /// The reference's text format.
+    Text(String),
+    /// One object per sampled frame.
+    Frames(Vec<VpdqFrame>),
+}
+
+/// One sampled frame of a video.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct VpdqFrame {
+    /// 0-based number of the decoded frame.
+    pub frame: u64,
+    /// PDQ quality, 0–100.
+    pub quality: u8,
+    /// PDQ hash of the frame (64 hex).
+    pub pdq: String,
+    /// Seconds from the start.
+    pub timestamp: f64,
+}
+
+impl VpdqHashes {
+    fn features(&self) -> Result<Vec<vpdq::Feature>, ApiError> {
+        let features = match self {
+            VpdqHashes::Text(text) => vpdq::parse_features(text).map_err(|e| ApiError::bad(format!("vpdq: {e}")))?,
+            VpdqHashes::Frames(frames) => frames
+                .iter()
+                .enumerate()
+                .map(|(k, f)| {
+                    let pdq = pdq::Hash256::from_hex(f.pdq.trim())
+                        .map_err(|_| ApiError::bad(format!("vpdq frame {}: pdq: expected 64 hex characters", k + 1)))?;
+                    if f.quality > 100 {
+                        return Err(ApiError::bad(format!("vpdq frame {}: quality above 100", k + 1)));
+                    }
+                    Ok(vpdq::Feature {
+                        frame: f.frame,
+                        quality: f.quality,
+                        pdq,
+                        timestamp: f.timestamp,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if features.is_empty() {
+            return Err(ApiError::bad("vpdq: no frames"));
+        }
+        Ok(features)
+    }
 }
 
 fn digest<const N: usize>(hex: &Option<String>, what: &str) -> Result<Option<[u8; N]>, ApiError> {
@@ -111,7 +168,7 @@ impl HashQuery {
             md5: digest::<16>(&self.md5, "md5")?,
             sha1: digest::<20>(&self.sha1, "sha1")?,
             sha256: digest::<32>(&self.sha256, "sha256")?,
-            vpdq: None,
+            vpdq: self.vpdq.as_ref().map(VpdqHashes::features).transpose()?,
         })
     }
 }

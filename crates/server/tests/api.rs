@@ -725,3 +725,99 @@ mod never_panics {
         }
     }
 }
+
+/// A synthetic video's vPDQ: `frames` unrelated hashes of quality 100, in the reference's text format.
+fn video_text(seed: u64, frames: usize) -> String {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..frames)
+        .map(|k| {
+            let bytes: [u8; 32] = std::array::from_fn(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            });
+            format!("{k},100,{},{:.3}\n", pdq::Hash256::from_bytes(bytes).to_hex(), k as f64)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn videos_are_matched_by_vpdq_hashes_in_either_form() {
+    let s = service(false, 64 << 20);
+    s.call("POST", "/v1/banks", Some(&s.admin), Some(json!({"name": "videos"})))
+        .await;
+    let known = video_text(1, 30);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/v1/banks/videos/import?format=vpdq")
+        .header("authorization", format!("Bearer {}", s.admin))
+        .body(Body::from(known.clone()))
+        .unwrap();
+    let (status, report) = s.send(req).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["added"], 1);
+
+    // The same video as text and as `tantalum hash --json` objects; a
+    // clip of two thirds of it; a stranger.
+    let as_objects: Vec<Value> = vpdq::parse_features(&known)
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::to_value(f).unwrap())
+        .collect();
+    let clip: String = known.lines().take(20).map(|l| format!("{l}\n")).collect();
+    let (status, batch) = s
+        .call(
+            "POST",
+            "/v1/match",
+            Some(&s.reader),
+            Some(json!({"queries": [
+                {"vpdq": known},
+                {"vpdq": as_objects},
+                {"vpdq": clip},
+                {"vpdq": video_text(2, 30)}
+            ]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{batch}");
+    let hits = |i: usize| batch["results"][i]["hits"].as_array().unwrap().clone();
+    for i in [0, 1] {
+        let h = &hits(i)[0];
+        assert_eq!(
+            (h["bank"].as_str(), h["signal"].as_str()),
+            (Some("videos"), Some("vpdq"))
+        );
+        assert_eq!(
+            (h["query_match_pct"].as_f64(), h["target_match_pct"].as_f64()),
+            (Some(100.0), Some(100.0))
+        );
+    }
+    let h = &hits(2)[0];
+    assert_eq!(h["query_match_pct"].as_f64(), Some(100.0));
+    assert!(
+        (h["target_match_pct"].as_f64().unwrap() - 200.0 / 3.0).abs() < 1e-9,
+        "{h}"
+    );
+    assert!(hits(3).is_empty());
+
+    // Unreadable vPDQ is a 400 that says where.
+    for (bad, says) in [
+        (json!("0,100,nothex,0.000\n"), "vpdq: line 1"),
+        (
+            json!([{"frame": 0, "quality": 100, "pdq": "zz", "timestamp": 0.0}]),
+            "vpdq frame 1",
+        ),
+        (json!([]), "vpdq: no frames"),
+    ] {
+        let (status, body) = s
+            .call(
+                "POST",
+                "/v1/match",
+                Some(&s.reader),
+                Some(json!({"queries": [{"vpdq": bad}]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.to_string().contains(says), "{body}");
+    }
+}
