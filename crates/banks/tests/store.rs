@@ -64,18 +64,7 @@ on_both_backends!(
 /// A synthetic video: `frames` unrelated PDQ hashes of quality 100, in the
 /// reference's text format.
 fn video_text(seed: u64, frames: usize) -> String {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..frames)
-        .map(|k| {
-            let bytes: [u8; 32] = std::array::from_fn(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            });
-            format!("{k},100,{},{:.3}\n", pdq::Hash256::from_bytes(bytes).to_hex(), k as f64)
-        })
-        .collect()
+    vpdq::write_features(&vpdq::testing::unrelated_frames(seed, frames))
 }
 
 /// The (bank, entry id) of every video a matcher finds for a query video.

@@ -28,7 +28,12 @@ fn main() {
         }
     }
     let mut hasher = pdq::Hasher::new();
-    for (width, height, count) in [(512usize, 512usize, 500usize), (480, 720, 400), (1280, 720, 150), (1920, 1080, 60)] {
+    for (width, height, count) in [
+        (512usize, 512usize, 500usize),
+        (480, 720, 400),
+        (1280, 720, 150),
+        (1920, 1080, 60),
+    ] {
         let frames: Vec<Vec<f32>> = (0..8).map(|s| frame(width, height, s)).collect();
         let mut work = vec![0f32; width * height];
         // Hashing overwrites its input, so each frame is copied in first;

@@ -463,6 +463,11 @@ unsafe fn transpose_avx(
 /// The column filter of [`box_columns_portable`] over a transposed strip
 /// (`lanes` = [`STRIP`] wide, `len` long), dividing and storing only at the
 /// positions `columns` names: output row k holds position `columns[k]`.
+///
+/// The running sums are written out a second time here on purpose: one
+/// recurrence shared with [`box_columns_portable`] through a store callback
+/// measured 15–25 % slower over whole frames (`cargo bench -p tantalum-pdq
+/// --bench frames`), since that one must divide inside its update loop.
 fn box_strip_at(strip: &[f32], out: &mut [f32], len: usize, window: usize, columns: &[usize; 64], sums: &mut Vec<f32>) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {

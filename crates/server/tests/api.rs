@@ -728,18 +728,7 @@ mod never_panics {
 
 /// A synthetic video's vPDQ: `frames` unrelated hashes of quality 100, in the reference's text format.
 fn video_text(seed: u64, frames: usize) -> String {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..frames)
-        .map(|k| {
-            let bytes: [u8; 32] = std::array::from_fn(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            });
-            format!("{k},100,{},{:.3}\n", pdq::Hash256::from_bytes(bytes).to_hex(), k as f64)
-        })
-        .collect()
+    vpdq::write_features(&vpdq::testing::unrelated_frames(seed, frames))
 }
 
 #[tokio::test]

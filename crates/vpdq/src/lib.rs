@@ -12,6 +12,7 @@
 
 mod ffmpeg;
 mod matching;
+pub mod testing;
 mod text;
 mod yuv;
 

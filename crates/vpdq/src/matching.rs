@@ -213,23 +213,7 @@ mod tests {
     use super::*;
 
     fn video(seed: u64, frames: usize) -> Vec<Feature> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..frames as u64)
-            .map(|k| {
-                let bytes: [u8; 32] = std::array::from_fn(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    state as u8
-                });
-                Feature {
-                    frame: k,
-                    quality: 100,
-                    pdq: pdq::Hash256::from_bytes(bytes),
-                    timestamp: k as f64,
-                }
-            })
-            .collect()
+        crate::testing::unrelated_frames(seed, frames)
     }
 
     /// Which numbered videos a query matches, with the percentages.
