@@ -386,7 +386,8 @@ fn import_entries(
 #[derive(clap::Args)]
 pub struct MatchArgs {
     /// PDQ hashes, digests (MD5, SHA-1, SHA-256; a 64-character hash is tried as
-    /// PDQ and SHA-256 unless prefixed `pdq:` or `sha256:`), or files to hash first.
+    /// PDQ and SHA-256 unless prefixed `pdq:` or `sha256:`), files to hash first, or
+    /// `vpdq:FILE` for a video's vPDQ already computed (the reference's text format).
     #[arg(required = true)]
     queries: Vec<String>,
     /// JSON Lines, one object per hit; a query without hits prints nothing.
@@ -440,6 +441,20 @@ fn hex_bytes<const N: usize>(hex: &str) -> Option<[u8; N]> {
         out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
     }
     Some(out)
+}
+
+/// The frames of a vPDQ text file, refused past a size no real video's hashes reach.
+fn read_vpdq(path: &Path) -> Result<Vec<vpdq::Feature>> {
+    const LARGEST: u64 = 256 << 20;
+    let size = std::fs::metadata(path)?.len();
+    if size > LARGEST {
+        bail!("{size} bytes is too large for a vPDQ file");
+    }
+    let frames = vpdq::parse_features(&std::fs::read_to_string(path)?)?;
+    if frames.is_empty() {
+        bail!("no vPDQ frames in the file");
+    }
+    Ok(frames)
 }
 
 /// A query from a hash given on the command line.
@@ -501,7 +516,23 @@ pub fn run_match(store: &Location, args: MatchArgs) -> Result<ExitCode> {
     for arg in &args.queries {
         let path = Path::new(arg);
         let mut queries: Vec<(String, Option<String>, Query)> = Vec::new();
-        if path.is_file() {
+        if let Some(file) = arg.strip_prefix("vpdq:") {
+            // A video's vPDQ already computed (the reference's text format), e.g. from a partner's list.
+            match read_vpdq(Path::new(file)) {
+                Ok(frames) => queries.push((
+                    arg.clone(),
+                    Some(file.to_string()),
+                    Query {
+                        vpdq: Some(frames),
+                        ..Default::default()
+                    },
+                )),
+                Err(e) => {
+                    eprintln!("tantalum: {file}: {e:#}");
+                    failures += 1;
+                }
+            }
+        } else if path.is_file() {
             let a = media::analyze_path(path, &analyze, &mut hasher);
             if let Some(e) = &a.error {
                 eprintln!("tantalum: {arg}: {e}");

@@ -512,4 +512,22 @@ fn videos_match_by_vpdq() {
     assert_eq!(hit["target_match_pct"], 100.0);
     let out = tantalum_in(&store, &["match", "--json", "other.mp4"], dir.path());
     assert_eq!(out.status.code(), Some(1), "a different video does not match");
+
+    // The vPDQ itself, as a partner would send it, is a query too.
+    let out = tantalum_in(&store, &["match", "--json", "vpdq:hashes/known.txt"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let hit = &json_lines(&out)[0];
+    assert_eq!(
+        (hit["signal"].as_str(), hit["query_path"].as_str()),
+        (Some("vpdq"), Some("hashes/known.txt"))
+    );
+    assert_eq!(
+        (hit["query_match_pct"].as_f64(), hit["target_match_pct"].as_f64()),
+        (Some(100.0), Some(100.0))
+    );
+    fs::write(dir.path().join("bad.txt"), "0,100,nothex,0.000\n").unwrap();
+    let out = tantalum_in(&store, &["match", "vpdq:bad.txt"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.txt") && err.contains("line 1"), "{err}");
 }
