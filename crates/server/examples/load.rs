@@ -210,7 +210,10 @@ fn main() {
             .copied()
             .unwrap_or(0)
     };
-    println!(
+    // Printed with the errors ignored: a reader that stops early (`| head -1`) is no failure.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "{lookups} lookups in {} requests in {elapsed:.1} s over {connections} connections: {:.0} lookups/s; request latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; {} non-200; {updates} bank updates",
         all.len(),
         lookups as f64 / elapsed,
@@ -228,7 +231,8 @@ fn main() {
                 .collect();
             let min = samples.iter().map(|s| value(&s.1)).min().unwrap_or(0);
             let max = samples.iter().map(|s| value(&s.1)).max().unwrap_or(0);
-            println!(
+            let _ = writeln!(
+                out,
                 "server {label}: min {} MiB, max {} MiB ({:+.1} %); samples {}",
                 min / 1024,
                 max / 1024,
