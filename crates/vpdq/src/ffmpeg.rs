@@ -174,17 +174,21 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     } else {
         (info.width, info.height)
     };
-    // Native-size yuv420p (most video) comes over the pipe as it was decoded
-    // and is converted here exactly as swscale would (see `yuv.rs`); anything
-    // else is converted by swscale in the child.
-    let yuv = options.size == 0 && yuv::applies(&pix_fmt, w, h);
+    // Native-size 4:2:0 8-bit video (nearly all of it) comes over the pipe
+    // as it was decoded and is converted here exactly as swscale would (see
+    // `yuv.rs`); anything else is converted by swscale in the child.
+    let yuv = if options.size == 0 {
+        yuv::coefficients(&pix_fmt, w, h)
+    } else {
+        None
+    };
     // The reference: static_cast<int>(secondsPerHash * frameRate), at least 1.
     let frame_mod = ((options.seconds_per_hash * info.frame_rate) as i64).max(1) as u64;
     // swscale's area filter with the defaults sws_getContext uses: BT.601
     // coefficients and the range the pixel format implies, whatever the
     // stream's colour tags say (the command line would otherwise honour them).
     let select = format!("select=not(mod(n\\,{frame_mod}))");
-    let filter = if yuv {
+    let filter = if yuv.is_some() {
         select
     } else {
         format!("{select},scale=w={w}:h={h}:flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24")
@@ -216,7 +220,14 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
             "-vf",
             &filter,
         ])
-        .args(["-f", "rawvideo", "-pix_fmt", if yuv { "yuv420p" } else { "rgb24" }, "-"])
+        // The decoder's own format when converting here, so the child converts nothing.
+        .args([
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            if yuv.is_some() { &pix_fmt } else { "rgb24" },
+            "-",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -251,13 +262,13 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     });
 
     let (width, height) = (w as usize, h as usize);
-    let frame_bytes = if yuv {
+    let frame_bytes = if yuv.is_some() {
         yuv::frame_bytes(width, height)
     } else {
         width * height * 3
     };
     let mut raw = vec![0u8; frame_bytes];
-    let mut converter = yuv::Converter::default();
+    let mut converter = yuv.map(yuv::Converter::new);
     let mut luma = vec![0f32; w as usize * h as usize];
     let mut hasher = pdq::Hasher::new();
     let mut features = Vec::new();
@@ -271,7 +282,7 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
                 break;
             }
         }
-        if yuv {
+        if let Some(converter) = &mut converter {
             converter.luma(&raw, width, height, &mut luma);
         } else {
             for (l, p) in luma.iter_mut().zip(raw.chunks_exact(3)) {

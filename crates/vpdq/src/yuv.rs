@@ -2,36 +2,65 @@
 //! reference gets from swscale.
 //!
 //! The reference converts each decoded frame to RGB24 with swscale and takes
-//! PDQ's luma of that. For a `yuv420p` frame at its own size, swscale takes
-//! its unscaled special case, which on x86 is the SIMD converter of
-//! `libswscale/x86/yuv_2_rgb.asm`: 16-bit fixed point, `pmulhw` (the high
-//! half of a signed product, i.e. a floor), chroma shared by each 2×2 block,
-//! no interpolation. Its coefficients are those `ff_yuv2rgb_c_init_tables`
-//! derives for BT.601, limited range, default contrast and saturation, which
-//! is what a context made without colour details uses.
+//! PDQ's luma of that. For a `yuv420p` or `yuvj420p` frame at its own size,
+//! swscale takes its unscaled special case, which on x86 is the SIMD
+//! converter of `libswscale/x86/yuv_2_rgb.asm`: 16-bit fixed point, `pmulhw`
+//! (the high half of a signed product, i.e. a floor), chroma shared by each
+//! 2×2 block, no interpolation. Its coefficients are those
+//! `ff_yuv2rgb_c_init_tables` derives for BT.601 and the range the pixel
+//! format implies, default contrast and saturation, which is what a context
+//! made without colour details uses.
 //!
 //! Taking YUV from ffmpeg halves the bytes through the pipe (1.5 bytes a
 //! pixel instead of 3), leaves swscale out of the child, and lets the
 //! conversion and the luma run as one vectorised pass. The test
 //! `every_yuv_triple_converts_as_ffmpeg_does` checks all 2²⁴ (Y, U, V)
-//! triples against this machine's ffmpeg; the conformance tests then check
+//! triples in both ranges against this machine's ffmpeg; the conformance tests then check
 //! whole videos against the reference.
 
-/// `pmulhw` coefficients: Y, and the chroma terms of R, G and B.
-const Y_COEFF: i32 = 9539;
-/// `(Y << 3) - Y_OFFSET` is 8·(Y − 16).
-const Y_OFFSET: i32 = 128;
-const V_TO_R: i32 = 13075;
-const U_TO_B: i32 = 16525;
-const U_TO_G: i32 = -3209;
-const V_TO_G: i32 = -6660;
+/// swscale's `pmulhw` coefficients for one range: Y, and the chroma terms
+/// of R, G and B (`ff_yuv2rgb_c_init_tables`, BT.601, default contrast and
+/// saturation, each rounded to 16 bits from 13 fraction bits).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Coefficients {
+    y: i32,
+    /// `(Y << 3) - y_offset`: 8·(Y − 16) in limited range, 8·Y in full.
+    y_offset: i32,
+    v_to_r: i32,
+    u_to_b: i32,
+    u_to_g: i32,
+    v_to_g: i32,
+}
+
+/// `yuv420p`: limited ("tv") range, whatever the stream's tags say, as a
+/// context made without colour details reads it.
+const LIMITED: Coefficients = Coefficients {
+    y: 9539,
+    y_offset: 128,
+    v_to_r: 13075,
+    u_to_b: 16525,
+    u_to_g: -3209,
+    v_to_g: -6660,
+};
+
+/// `yuvj420p` (what the decoders give for full-range streams, common from
+/// phones): no luma scaling, chroma scaled by 224/255.
+const FULL: Coefficients = Coefficients {
+    y: 8192,
+    y_offset: 0,
+    v_to_r: 11485,
+    u_to_b: 14516,
+    u_to_g: -2819,
+    v_to_g: -5850,
+};
+
 /// `(C << 3) - C_OFFSET` is 8·(C − 128).
 const C_OFFSET: i32 = 1024;
 
 /// The high half of a signed 16×16-bit product, as `pmulhw` gives it. The
-/// operands stay within 16 bits (|8·(Y−16)| ≤ 1912, |8·(C−128)| ≤ 1024), and
-/// so do every sum below, so the assembly's saturating adds never saturate
-/// and plain 32-bit arithmetic is the same.
+/// operands stay within 16 bits (|8·Y| ≤ 2040, |8·(C−128)| ≤ 1024), and so
+/// do every sum below, so the assembly's saturating adds never saturate and
+/// plain 32-bit arithmetic is the same.
 #[inline(always)]
 fn mulhi(a: i32, b: i32) -> i32 {
     (a * b) >> 16
@@ -39,23 +68,35 @@ fn mulhi(a: i32, b: i32) -> i32 {
 
 /// The chroma terms of one 2×2 block: added to the luma term for R, G, B.
 #[inline(always)]
-fn chroma_terms(u: u8, v: u8) -> (i32, i32, i32) {
+fn chroma_terms(u: u8, v: u8, c: &Coefficients) -> (i32, i32, i32) {
     let u = ((u as i32) << 3) - C_OFFSET;
     let v = ((v as i32) << 3) - C_OFFSET;
-    (mulhi(v, V_TO_R), mulhi(u, U_TO_G) + mulhi(v, V_TO_G), mulhi(u, U_TO_B))
+    (
+        mulhi(v, c.v_to_r),
+        mulhi(u, c.u_to_g) + mulhi(v, c.v_to_g),
+        mulhi(u, c.u_to_b),
+    )
 }
 
 #[inline(always)]
-fn luma_term(y: u8) -> i32 {
-    mulhi(((y as i32) << 3) - Y_OFFSET, Y_COEFF)
+fn luma_term(y: u8, c: &Coefficients) -> i32 {
+    mulhi(((y as i32) << 3) - c.y_offset, c.y)
 }
 
-/// Whether frames of this pixel format and size may be converted here: the
-/// unscaled special case needs an even height, and widths that are a
-/// multiple of 8 leave the assembly no partial block at the row's end (it
-/// would otherwise work on the padding, or leave the last pixels alone).
-pub(crate) fn applies(pix_fmt: &str, width: u32, height: u32) -> bool {
-    pix_fmt == "yuv420p" && height.is_multiple_of(2) && width.is_multiple_of(8)
+/// The coefficients for frames of this pixel format and size, where they
+/// may be converted here: the unscaled special case needs an even height,
+/// and widths that are a multiple of 8 leave the assembly no partial block
+/// at the row's end (it would otherwise work on the padding, or leave the
+/// last pixels alone).
+pub(crate) fn coefficients(pix_fmt: &str, width: u32, height: u32) -> Option<Coefficients> {
+    if !(height.is_multiple_of(2) && width.is_multiple_of(8)) {
+        return None;
+    }
+    match pix_fmt {
+        "yuv420p" => Some(LIMITED),
+        "yuvj420p" => Some(FULL),
+        _ => None,
+    }
 }
 
 /// Bytes of one packed `yuv420p` frame (Y plane, then U, then V).
@@ -63,15 +104,24 @@ pub(crate) fn frame_bytes(width: usize, height: usize) -> usize {
     width * height + 2 * (width / 2) * (height / 2)
 }
 
-/// Reusable per-row chroma terms.
-#[derive(Default)]
+/// One range's conversion, with reusable per-row chroma terms.
 pub(crate) struct Converter {
+    coefficients: Coefficients,
     red: Vec<i32>,
     green: Vec<i32>,
     blue: Vec<i32>,
 }
 
 impl Converter {
+    pub(crate) fn new(coefficients: Coefficients) -> Self {
+        Converter {
+            coefficients,
+            red: Vec::new(),
+            green: Vec::new(),
+            blue: Vec::new(),
+        }
+    }
+
     /// Writes PDQ's luma of every pixel of a packed `yuv420p` frame into `luma`.
     pub(crate) fn luma(&mut self, frame: &[u8], width: usize, height: usize, luma: &mut [f32]) {
         assert!(width.is_multiple_of(2) && height.is_multiple_of(2));
@@ -97,6 +147,7 @@ impl Converter {
     #[inline(always)]
     fn luma_portable(&mut self, frame: &[u8], width: usize, height: usize, luma: &mut [f32]) {
         let half = width / 2;
+        let c = self.coefficients;
         let (ys, chroma) = frame.split_at(width * height);
         let (us, vs) = chroma.split_at(half * (height / 2));
         for terms in [&mut self.red, &mut self.green, &mut self.blue] {
@@ -104,7 +155,7 @@ impl Converter {
         }
         for (pair, (u_row, v_row)) in us.chunks_exact(half).zip(vs.chunks_exact(half)).enumerate() {
             for (i, (&u, &v)) in u_row.iter().zip(v_row).enumerate() {
-                let (r, g, b) = chroma_terms(u, v);
+                let (r, g, b) = chroma_terms(u, v, &c);
                 self.red[2 * i..2 * i + 2].fill(r);
                 self.green[2 * i..2 * i + 2].fill(g);
                 self.blue[2 * i..2 * i + 2].fill(b);
@@ -119,7 +170,7 @@ impl Converter {
                     .zip(&self.green)
                     .zip(&self.blue)
                 {
-                    let y = luma_term(y);
+                    let y = luma_term(y, &c);
                     *o = pdq::luma(
                         (y + r).clamp(0, 255) as u8,
                         (y + g).clamp(0, 255) as u8,
@@ -136,9 +187,9 @@ mod tests {
     use super::*;
 
     /// The RGB24 pixel swscale makes of one (Y, U, V) triple.
-    fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
-        let (r, g, b) = chroma_terms(u, v);
-        let y = luma_term(y);
+    fn yuv_to_rgb(y: u8, u: u8, v: u8, c: &Coefficients) -> [u8; 3] {
+        let (r, g, b) = chroma_terms(u, v, c);
+        let y = luma_term(y, c);
         [
             (y + r).clamp(0, 255) as u8,
             (y + g).clamp(0, 255) as u8,
@@ -169,19 +220,21 @@ mod tests {
     #[test]
     fn the_fused_luma_is_pdq_luma_of_the_converted_pixel() {
         let (frame, side) = every_triple();
-        let mut luma = vec![0f32; side * side];
-        Converter::default().luma(&frame, side, side, &mut luma);
         let half = side / 2;
-        for (p, &l) in luma.iter().enumerate() {
-            let (row, col) = (p / side, p % side);
-            let c = side * side + (row / 2) * half + col / 2;
-            let [r, g, b] = yuv_to_rgb(frame[p], frame[c], frame[c + half * half]);
-            assert_eq!(l.to_bits(), pdq::luma(r, g, b).to_bits(), "pixel {row},{col}");
+        for c in [LIMITED, FULL] {
+            let mut luma = vec![0f32; side * side];
+            Converter::new(c).luma(&frame, side, side, &mut luma);
+            for (p, &l) in luma.iter().enumerate() {
+                let (row, col) = (p / side, p % side);
+                let at = side * side + (row / 2) * half + col / 2;
+                let [r, g, b] = yuv_to_rgb(frame[p], frame[at], frame[at + half * half], &c);
+                assert_eq!(l.to_bits(), pdq::luma(r, g, b).to_bits(), "{c:?}: pixel {row},{col}");
+            }
         }
     }
 
-    /// All 2²⁴ triples through this machine's ffmpeg, as `hash_video` runs
-    /// it on the RGB path, against `yuv_to_rgb`.
+    /// All 2²⁴ triples, in both ranges, through this machine's ffmpeg as
+    /// `hash_video` runs it on the RGB path, against `yuv_to_rgb`.
     #[test]
     fn every_yuv_triple_converts_as_ffmpeg_does() {
         if !crate::ffmpeg_available() {
@@ -196,36 +249,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let input = dir.path().join("all.yuv");
         std::fs::write(&input, &frame).unwrap();
-        let out = std::process::Command::new("ffmpeg")
-            .args(["-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p"])
-            .args(["-s", &format!("{side}x{side}"), "-i"])
-            .arg(&input)
-            .args([
-                "-vf",
-                "scale=flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24",
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "rgb24",
-                "-",
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(out.stdout.len(), side * side * 3);
         let half = side / 2;
-        let mut wrong = 0usize;
-        for (p, rgb) in out.stdout.chunks_exact(3).enumerate() {
-            let (row, col) = (p / side, p % side);
-            let c = side * side + (row / 2) * half + col / 2;
-            let (y, u, v) = (frame[p], frame[c], frame[c + half * half]);
-            if yuv_to_rgb(y, u, v) != [rgb[0], rgb[1], rgb[2]] {
-                if wrong < 5 {
-                    eprintln!("Y={y} U={u} V={v}: ffmpeg {rgb:?}, ours {:?}", yuv_to_rgb(y, u, v));
+        for pix_fmt in ["yuv420p", "yuvj420p"] {
+            let c = coefficients(pix_fmt, side as u32, side as u32).unwrap();
+            let out = std::process::Command::new("ffmpeg")
+                .args(["-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", pix_fmt])
+                .args(["-s", &format!("{side}x{side}"), "-i"])
+                .arg(&input)
+                .args([
+                    "-vf",
+                    "scale=flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24",
+                    "-f",
+                    "rawvideo",
+                    "-pix_fmt",
+                    "rgb24",
+                    "-",
+                ])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(out.stdout.len(), side * side * 3);
+            let mut wrong = 0usize;
+            for (p, rgb) in out.stdout.chunks_exact(3).enumerate() {
+                let (row, col) = (p / side, p % side);
+                let at = side * side + (row / 2) * half + col / 2;
+                let (y, u, v) = (frame[p], frame[at], frame[at + half * half]);
+                let ours = yuv_to_rgb(y, u, v, &c);
+                if ours != [rgb[0], rgb[1], rgb[2]] {
+                    if wrong < 5 {
+                        eprintln!("{pix_fmt} Y={y} U={u} V={v}: ffmpeg {rgb:?}, ours {ours:?}");
+                    }
+                    wrong += 1;
                 }
-                wrong += 1;
             }
+            assert_eq!(wrong, 0, "{pix_fmt}: triples converted differently from ffmpeg");
         }
-        assert_eq!(wrong, 0, "triples converted differently from ffmpeg");
     }
 }

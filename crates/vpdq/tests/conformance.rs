@@ -230,3 +230,63 @@ fn a_display_rotation_is_ignored_as_the_reference_ignores_it() {
     let expected = read_hashes(&dir.join(format!("local-hashes-ffmpeg5/s0/{name}.txt")));
     assert_eq!(vpdq::write_features(&ours), vpdq::write_features(&expected));
 }
+
+/// Full-range video (what many phones record: decoded as `yuvj420p`) takes
+/// the in-process conversion with full-range coefficients. Its first frames
+/// must hash as PDQ of the RGB24 frames ffmpeg's own conversion gives.
+#[test]
+fn a_full_range_video_hashes_as_ffmpegs_conversion_of_it() {
+    let Some(dir) = setup() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let full = tmp.path().join("full.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(dir.join("videos/pattern-sd-grey-bar.mp4"))
+        .args(["-c", "copy", "-bsf:v", "h264_metadata=video_full_range_flag=1"])
+        .arg(&full)
+        .status()
+        .unwrap();
+    assert!(status.success(), "remuxing as full range failed");
+    let probe = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=pix_fmt",
+        ])
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(&full)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "pix_fmt=yuvj420p");
+
+    let options = HashOptions {
+        seconds_per_hash: 0.0,
+        ..Default::default()
+    };
+    let (info, ours) = vpdq::hash_video(&full, &options).unwrap();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let frames = 24;
+    let rgb = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-noautorotate", "-i"])
+        .arg(&full)
+        .args(["-frames:v", &frames.to_string(), "-vf"])
+        .arg("scale=flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24")
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(rgb.status.success());
+    assert_eq!(rgb.stdout.len(), frames * w * h * 3);
+    let mut hasher = pdq::Hasher::new();
+    for (i, frame) in rgb.stdout.chunks_exact(w * h * 3).enumerate() {
+        let mut luma: Vec<f32> = frame.chunks_exact(3).map(|p| pdq::luma(p[0], p[1], p[2])).collect();
+        let expected = hasher.hash(&mut luma, w, h).unwrap();
+        assert_eq!(
+            (ours[i].pdq, ours[i].quality),
+            (expected.hash, expected.quality),
+            "frame {i}"
+        );
+    }
+}
