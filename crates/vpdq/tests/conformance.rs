@@ -183,6 +183,33 @@ fn the_match_table_is_reproduced() {
     }
 }
 
+/// A conformance video copied into `out` without re-encoding, with `change`
+/// (a tag or a bitstream filter) applied on the way.
+fn remux(dir: &Path, video: &str, change: &[&str], out: &Path) -> PathBuf {
+    let copy = out.join(video);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(dir.join("videos").join(video))
+        .args(["-c", "copy"])
+        .args(change)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success(), "remuxing {video} with {change:?} failed");
+    copy
+}
+
+/// What ffprobe says of the first video stream for `entries`, trimmed.
+fn first_stream(path: &Path, entries: &str) -> String {
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", entries])
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&probe.stdout).trim().to_string()
+}
+
 /// Phones store portrait videos landscape with a display rotation in the
 /// container. The reference hashes frames as decoded and ignores the tag, so
 /// a lists' vPDQ of such a video is of the unrotated frames: a rotated copy
@@ -192,29 +219,13 @@ fn a_display_rotation_is_ignored_as_the_reference_ignores_it() {
     let Some(dir) = setup() else { return };
     let name = "doorknob-hd-no-bar";
     let tmp = tempfile::tempdir().unwrap();
-    let rotated = tmp.path().join("rotated.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-i"])
-        .arg(dir.join("videos").join(format!("{name}.mp4")))
-        .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
-        .arg(&rotated)
-        .status()
-        .unwrap();
-    assert!(status.success(), "remuxing with a rotation failed");
-    let probe = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream_side_data=rotation",
-        ])
-        .args(["-of", "default=noprint_wrappers=1"])
-        .arg(&rotated)
-        .output()
-        .unwrap();
-    let tags = String::from_utf8_lossy(&probe.stdout);
+    let rotated = remux(
+        &dir,
+        &format!("{name}.mp4"),
+        &["-metadata:s:v:0", "rotate=90"],
+        tmp.path(),
+    );
+    let tags = first_stream(&rotated, "stream_side_data=rotation");
     assert!(tags.contains("rotation=90"), "the copy carries no rotation: {tags}");
 
     let options = HashOptions {
@@ -238,29 +249,9 @@ fn a_display_rotation_is_ignored_as_the_reference_ignores_it() {
 fn a_full_range_video_hashes_as_ffmpegs_conversion_of_it() {
     let Some(dir) = setup() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let full = tmp.path().join("full.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-i"])
-        .arg(dir.join("videos/pattern-sd-grey-bar.mp4"))
-        .args(["-c", "copy", "-bsf:v", "h264_metadata=video_full_range_flag=1"])
-        .arg(&full)
-        .status()
-        .unwrap();
-    assert!(status.success(), "remuxing as full range failed");
-    let probe = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=pix_fmt",
-        ])
-        .args(["-of", "default=noprint_wrappers=1"])
-        .arg(&full)
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "pix_fmt=yuvj420p");
+    let flag = ["-bsf:v", "h264_metadata=video_full_range_flag=1"];
+    let full = remux(&dir, "pattern-sd-grey-bar.mp4", &flag, tmp.path());
+    assert_eq!(first_stream(&full, "stream=pix_fmt"), "pix_fmt=yuvj420p");
 
     let options = HashOptions {
         seconds_per_hash: 0.0,
