@@ -88,10 +88,16 @@ pub(crate) struct EntryBanks {
 
 impl EntryBanks {
     const NONE: u16 = u16::MAX;
+    /// Ids are numbered densely from 1, so the table is as long as the
+    /// largest id: past this (512 MB of table) the store is asked instead.
+    const LARGEST_ID: u32 = 1 << 28;
 
-    /// Records `id`'s bank; false when there are too many banks to number
-    /// (the caller then asks the store instead).
+    /// Records `id`'s bank; false when there are too many banks to number or
+    /// the id is too large to index (the caller then asks the store instead).
     pub(crate) fn insert(&mut self, id: u32, bank: &str) -> bool {
+        if id > Self::LARGEST_ID {
+            return false;
+        }
         let slot = match self.numbers.get(bank) {
             Some(&slot) => slot,
             None if self.names.len() < Self::NONE as usize => {
@@ -326,12 +332,12 @@ impl Matcher {
                 }
             }
             for (id, distance) in best {
-                let known = self.pdq_banks.as_ref().and_then(|b| b.get(id)).map(str::to_string);
-                let Some(bank) = (match known {
-                    Some(bank) => Some(bank),
-                    None => store.bank_of(id)?,
-                }) else {
-                    continue;
+                let bank = match self.pdq_banks.as_ref().and_then(|b| b.get(id)) {
+                    Some(bank) => bank.to_string(),
+                    None => match store.bank_of(id)? {
+                        Some(bank) => bank,
+                        None => continue,
+                    },
                 };
                 let Some(info) = self.banks.get(&bank) else { continue };
                 let quality_ok = quality.is_none_or(|q| q >= info.quality_floor);
@@ -384,5 +390,9 @@ mod tests {
         );
         assert!(full.insert(70_001, "bank5"), "known banks still fit");
         assert_eq!(full.get(70_001), Some("bank5"));
+        assert!(
+            !full.insert(u32::MAX, "bank5"),
+            "an id past the table's reach is refused, not allocated for"
+        );
     }
 }
