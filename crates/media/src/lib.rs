@@ -331,24 +331,24 @@ pub fn hash_image(
 ) -> Result<ImageHashes, DecodeError> {
     let sampled = decode_for_pdq(bytes, format, &options.limits)?;
     let (w, h) = (sampled.sample_width as usize, sampled.sample_height as usize);
-    let mut luma = sampled.luma();
+    let luma = sampled.luma();
     let hash_error = |e: pdq::PdqError| DecodeError::Corrupt(e.to_string());
     let (pdq, dihedral) = if options.dihedral {
         // The reference's plain hash skips the blur for 64×64 inputs and its
         // dihedral path does not, so only there do the two need separate runs.
         let plain = if (w, h) == (64, 64) {
-            Some(hasher.hash(&mut luma.clone(), w, h).map_err(hash_error)?)
+            Some(hasher.hash(&luma, w, h).map_err(hash_error)?)
         } else {
             None
         };
-        let all = hasher.hash_dihedral(&mut luma, w, h).map_err(hash_error)?;
+        let all = hasher.hash_dihedral(&luma, w, h).map_err(hash_error)?;
         let pdq = plain.unwrap_or(pdq::PdqHash {
             hash: all.hashes[0],
             quality: all.quality,
         });
         (pdq, Some(all.hashes))
     } else {
-        (hasher.hash(&mut luma, w, h).map_err(hash_error)?, None)
+        (hasher.hash(&luma, w, h).map_err(hash_error)?, None)
     };
     Ok(ImageHashes {
         width: sampled.width,

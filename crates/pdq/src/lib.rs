@@ -51,6 +51,14 @@ pub enum PdqError {
         /// Declared height.
         height: usize,
     },
+    /// The declared size has more values than memory can address.
+    #[error("an image of {width}x{height} is too large to hash")]
+    TooLarge {
+        /// Declared width.
+        width: usize,
+        /// Declared height.
+        height: usize,
+    },
 }
 
 /// A PDQ hash with its quality score.
@@ -109,9 +117,24 @@ fn dct_matrix() -> &'static [[f32; 64]; 16] {
 /// without allocating each time.
 #[derive(Default)]
 pub struct Hasher {
-    scratch: Vec<f32>,
+    /// The 64 sampled columns after the last row pass, and their column filter.
+    narrow: Vec<f32>,
     column_sums: Vec<f32>,
     strips: Strips,
+    /// The last rows of the first row pass, which the first column pass reads.
+    ring: Vec<f32>,
+    /// Output rows of the first column pass not yet filtered along rows.
+    pending: Vec<f32>,
+    /// Rows a caller's fill function writes into.
+    input: Vec<f32>,
+    column_stream_sums: Vec<f32>,
+}
+
+/// Where the luma comes from: a whole plane, or a function that writes rows
+/// on request.
+enum Source<'a> {
+    Plane(&'a [f32]),
+    Rows(&'a mut dyn FnMut(usize, &mut [f32])),
 }
 
 impl Hasher {
@@ -121,39 +144,70 @@ impl Hasher {
     }
 
     /// Hashes a row-major luma buffer of `width × height` values, as the
-    /// reference's `pdqHash256FromFloatLuma` does. The buffer is used as
-    /// working space and holds filtered values afterwards.
-    pub fn hash(&mut self, luma: &mut [f32], width: usize, height: usize) -> Result<PdqHash, PdqError> {
+    /// reference's `pdqHash256FromFloatLuma` does.
+    pub fn hash(&mut self, luma: &[f32], width: usize, height: usize) -> Result<PdqHash, PdqError> {
         check_size(luma, width, height)?;
+        Ok(self.hash_source(Source::Plane(luma), width, height))
+    }
+
+    /// Hashes a `width × height` image whose luma `fill` writes on request,
+    /// without the image ever being held whole: `fill(first_row, rows)`
+    /// must write the `rows.len() / width` rows from `first_row` on,
+    /// row-major. Rows are asked for in order, a few dozen at a time, each
+    /// once. The hash is the one [`Hasher::hash`] gives for the same luma.
+    ///
+    /// A decoder that converts pixels to luma this way keeps the whole
+    /// computation in cache: on video frames that is worth a good part of
+    /// the hashing time (`cargo bench -p tantalum-pdq --bench frames`).
+    pub fn hash_rows(
+        &mut self,
+        width: usize,
+        height: usize,
+        mut fill: impl FnMut(usize, &mut [f32]),
+    ) -> Result<PdqHash, PdqError> {
+        if width.checked_mul(height).and_then(|n| n.checked_mul(4)).is_none() {
+            return Err(PdqError::TooLarge { width, height });
+        }
+        Ok(self.hash_source(Source::Rows(&mut fill), width, height))
+    }
+
+    fn hash_source(&mut self, mut source: Source<'_>, width: usize, height: usize) -> PdqHash {
         if width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM {
-            return Ok(PdqHash {
+            return PdqHash {
                 hash: Hash256::ZERO,
                 quality: 0,
-            });
+            };
         }
         let block = if width == 64 && height == 64 {
             // The reference skips the blur for inputs already 64×64 (only on
             // this path: its dihedral path always blurs).
             let mut b = [[0f32; 64]; 64];
-            for (row, src) in b.iter_mut().zip(luma.chunks_exact(64)) {
+            let plane = match &mut source {
+                Source::Plane(plane) => plane,
+                Source::Rows(fill) => {
+                    self.input.resize(64 * 64, 0.0);
+                    fill(0, &mut self.input[..64 * 64]);
+                    &self.input[..64 * 64]
+                }
+            };
+            for (row, src) in b.iter_mut().zip(plane.chunks_exact(64)) {
                 row.copy_from_slice(src);
             }
             b
         } else {
-            self.blur_and_decimate(luma, width, height)
+            self.blur_and_decimate(source, width, height)
         };
         let quality = quality_metric(&block);
         let dct = dct64_to_16(&block);
-        Ok(PdqHash {
+        PdqHash {
             hash: bits_from_dct(&dct),
             quality,
-        })
+        }
     }
 
     /// Hashes a luma buffer and derives all eight dihedral hashes from one DCT,
-    /// as the reference's `pdqDihedralHash256esFromFloatLuma` does. The buffer
-    /// is used as working space.
-    pub fn hash_dihedral(&mut self, luma: &mut [f32], width: usize, height: usize) -> Result<DihedralHashes, PdqError> {
+    /// as the reference's `pdqDihedralHash256esFromFloatLuma` does.
+    pub fn hash_dihedral(&mut self, luma: &[f32], width: usize, height: usize) -> Result<DihedralHashes, PdqError> {
         check_size(luma, width, height)?;
         if width < MIN_HASHABLE_DIM || height < MIN_HASHABLE_DIM {
             return Ok(DihedralHashes {
@@ -161,7 +215,7 @@ impl Hasher {
                 quality: 0,
             });
         }
-        let block = self.blur_and_decimate(luma, width, height);
+        let block = self.blur_and_decimate(Source::Plane(luma), width, height);
         let quality = quality_metric(&block);
         let dct = dct64_to_16(&block);
         let mut hashes = [Hash256::ZERO; 8];
@@ -172,41 +226,83 @@ impl Hasher {
     }
 
     /// Two passes of box filters along rows then columns, then 64×64 sampling.
-    fn blur_and_decimate(&mut self, luma: &mut [f32], width: usize, height: usize) -> [[f32; 64]; 64] {
+    ///
+    /// The image streams through the passes a strip of [`STRIP`] rows at a
+    /// time: row filter, then the column filter as far as the rows so far
+    /// allow, then the second row filter on each finished strip of its
+    /// output. Only a strip, the column filter's window of rows and the 64
+    /// sampled columns are held, so a video frame is filtered in the cache
+    /// instead of being carried through memory four times. Every value sees
+    /// the same operations in the same order as in the reference's
+    /// pass-by-pass loops (the tests compare them bit for bit).
+    fn blur_and_decimate(&mut self, mut source: Source<'_>, width: usize, height: usize) -> [[f32; 64]; 64] {
+        const { assert!(JAROSZ_PASSES == 2, "the streamed passes are written out for two") };
         let window_along_rows = jarosz_window(width, 64);
         let window_along_cols = jarosz_window(height, 64);
-        // Room for a full plane, and for two 64-column planes in the last pass.
-        self.scratch.resize(luma.len().max(2 * 64 * height), 0.0);
-        for _ in 1..JAROSZ_PASSES {
-            box_rows(
-                luma,
-                &mut self.scratch[..luma.len()],
+        // The last row pass only has to produce the 64 columns decimation
+        // reads: its row sums still run over every pixel in order, but only
+        // those columns are divided, stored and filtered down.
+        let columns: [usize; 64] = std::array::from_fn(|j| decimation_index(j, width));
+        // The column filter needs its window of rows behind the strip being
+        // written; a multiple of STRIP so that no strip wraps around.
+        let ring_rows = (window_along_cols + STRIP).div_ceil(STRIP) * STRIP;
+        let Hasher {
+            narrow,
+            column_sums,
+            strips,
+            ring,
+            pending,
+            input,
+            column_stream_sums,
+        } = self;
+        strips.fit(width);
+        ring.resize(ring_rows * width, 0.0);
+        pending.resize(STRIP * width, 0.0);
+        narrow.resize(2 * 64 * height, 0.0);
+        let (narrow, narrow_out) = narrow.split_at_mut(64 * height);
+        let mut column_pass = ColumnStream::new(height, width, window_along_cols, column_stream_sums);
+        for first in (0..height).step_by(STRIP) {
+            let rows = STRIP.min(height - first);
+            let strip_rows: &[f32] = match &mut source {
+                Source::Plane(plane) => &plane[first * width..(first + rows) * width],
+                Source::Rows(fill) => {
+                    input.resize(STRIP * width, 0.0);
+                    fill(first, &mut input[..rows * width]);
+                    &input[..rows * width]
+                }
+            };
+            to_strip(strip_rows, width, &mut strips.rows);
+            box_columns(
+                &strips.rows,
+                &mut strips.filtered,
+                STRIP,
                 width,
                 window_along_rows,
-                &mut self.strips,
+                &mut strips.sums,
             );
-            box_columns(
-                &self.scratch[..luma.len()],
-                luma,
-                width,
-                height,
-                window_along_cols,
-                &mut self.column_sums,
-            );
+            let slot = first % ring_rows;
+            from_strip(&strips.filtered, width, &mut ring[slot * width..(slot + rows) * width]);
+            while let Some((done_first, done_rows)) = column_pass.run(ring, ring_rows, first + rows, pending) {
+                to_strip(&pending[..done_rows * width], width, &mut strips.rows);
+                box_strip_at(
+                    &strips.rows,
+                    &mut strips.filtered[..64 * STRIP],
+                    width,
+                    window_along_rows,
+                    &columns,
+                    &mut strips.sums,
+                );
+                let out = &mut narrow[done_first * 64..(done_first + done_rows) * 64];
+                from_strip(&strips.filtered[..64 * STRIP], 64, out);
+            }
         }
-        // The last pass only has to produce the 64 columns decimation reads:
-        // its row sums still run over every pixel in order, but only those
-        // columns are divided, stored and filtered down.
-        let columns: [usize; 64] = std::array::from_fn(|j| decimation_index(j, width));
-        let (narrow, narrow_out) = self.scratch.split_at_mut(64 * height);
-        box_rows_at(luma, narrow, width, window_along_rows, &columns, &mut self.strips);
         box_columns(
             narrow,
             &mut narrow_out[..64 * height],
             64,
             height,
             window_along_cols,
-            &mut self.column_sums,
+            column_sums,
         );
         let filtered = &narrow_out[..64 * height];
         let mut block = [[0f32; 64]; 64];
@@ -215,6 +311,136 @@ impl Hasher {
             row.copy_from_slice(&filtered[in_i * 64..(in_i + 1) * 64]);
         }
         block
+    }
+}
+
+/// The first pass's column filter ([`box_columns`]) run as its input rows
+/// arrive. It takes the same steps in the same order, so every output is bit
+/// for bit the same, but it reads its input from a ring of the last rows and
+/// hands its output over a strip at a time.
+struct ColumnStream<'a> {
+    phases: BoxPhases,
+    height: usize,
+    width: usize,
+    step: usize,
+    li: usize,
+    ri: usize,
+    oi: usize,
+    count: usize,
+    sums: &'a mut Vec<f32>,
+}
+
+impl<'a> ColumnStream<'a> {
+    fn new(height: usize, width: usize, window: usize, sums: &'a mut Vec<f32>) -> Self {
+        sums.clear();
+        sums.resize(width, 0.0);
+        ColumnStream {
+            phases: BoxPhases::new(height, window),
+            height,
+            width,
+            step: 0,
+            li: 0,
+            ri: 0,
+            oi: 0,
+            count: 0,
+            sums,
+        }
+    }
+
+    /// Takes steps while the input rows they read are below `available`
+    /// (row `r` is at slot `r % ring_rows` of `ring`), writing output row
+    /// `o` to row `o % STRIP` of `pending`. Stops with `Some((first, rows))`
+    /// when a strip of output is complete (the last may be shorter), which
+    /// the caller must take before calling again; `None` when it needs more
+    /// input or is done.
+    fn run(&mut self, ring: &[f32], ring_rows: usize, available: usize, pending: &mut [f32]) -> Option<(usize, usize)> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, the only requirement of this function.
+            return unsafe { self.run_avx2(ring, ring_rows, available, pending) };
+        }
+        self.run_portable(ring, ring_rows, available, pending)
+    }
+
+    /// The same loops compiled for 8-lane vectors (identical results, as for
+    /// [`box_columns_avx2`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(
+        &mut self,
+        ring: &[f32],
+        ring_rows: usize,
+        available: usize,
+        pending: &mut [f32],
+    ) -> Option<(usize, usize)> {
+        self.run_portable(ring, ring_rows, available, pending)
+    }
+
+    #[inline(always)]
+    fn run_portable(
+        &mut self,
+        ring: &[f32],
+        ring_rows: usize,
+        available: usize,
+        pending: &mut [f32],
+    ) -> Option<(usize, usize)> {
+        let width = self.width;
+        let p = &self.phases;
+        let (grown, slid) = (p.grow_silent + p.grow, p.grow_silent + p.grow + p.slide);
+        let total = slid + p.shrink;
+        let row = |r: usize| {
+            let slot = r % ring_rows;
+            &ring[slot * width..(slot + 1) * width]
+        };
+        while self.step < total {
+            let step = self.step;
+            if step < slid && self.ri >= available {
+                return None;
+            }
+            self.step += 1;
+            if step < p.grow_silent {
+                for (s, &v) in self.sums.iter_mut().zip(row(self.ri)) {
+                    *s += v;
+                }
+                self.count += 1;
+                self.ri += 1;
+                continue;
+            }
+            let o = self.oi % STRIP;
+            let out = &mut pending[o * width..(o + 1) * width];
+            if step < grown {
+                self.count += 1;
+                let c = self.count as f32;
+                for ((s, &v), o) in self.sums.iter_mut().zip(row(self.ri)).zip(out) {
+                    *s += v;
+                    *o = *s / c;
+                }
+                self.ri += 1;
+            } else if step < slid {
+                let c = self.count as f32;
+                for (((s, &add), &sub), o) in self.sums.iter_mut().zip(row(self.ri)).zip(row(self.li)).zip(out) {
+                    *s += add;
+                    *s -= sub;
+                    *o = *s / c;
+                }
+                self.li += 1;
+                self.ri += 1;
+            } else {
+                self.count -= 1;
+                let c = self.count as f32;
+                for ((s, &sub), o) in self.sums.iter_mut().zip(row(self.li)).zip(out) {
+                    *s -= sub;
+                    *o = *s / c;
+                }
+                self.li += 1;
+            }
+            self.oi += 1;
+            if self.oi.is_multiple_of(STRIP) || self.oi == self.height {
+                let rows = (self.oi - 1) % STRIP + 1;
+                return Some((self.oi - rows, rows));
+            }
+        }
+        None
     }
 }
 
@@ -320,6 +546,7 @@ impl Strips {
 }
 
 /// `box_1d` along every row.
+#[cfg(test)]
 fn box_rows(input: &[f32], output: &mut [f32], width: usize, window: usize, strips: &mut Strips) {
     strips.fit(width);
     for (src, dst) in input.chunks(width * STRIP).zip(output.chunks_mut(width * STRIP)) {
@@ -339,6 +566,7 @@ fn box_rows(input: &[f32], output: &mut [f32], width: usize, window: usize, stri
 /// Like [`box_rows`], but stores only the given (ascending) columns of each
 /// row, 64 to a row of `out`. The running sums are the same, so the stored
 /// values are bit for bit those [`box_rows`] would store there.
+#[cfg(test)]
 fn box_rows_at(
     input: &[f32],
     out: &mut [f32],
@@ -427,26 +655,24 @@ unsafe fn transpose_avx(
         for c in (0..full_cols).step_by(8) {
             // SAFETY: rows r..r+8 and columns c..c+8 lie inside both slices (asserts above).
             unsafe {
-                let load = |i: usize| _mm256_loadu_ps(sp.add((r + i) * src_stride + c));
-                let (a0, a1, a2, a3) = (load(0), load(1), load(2), load(3));
-                let (a4, a5, a6, a7) = (load(4), load(5), load(6), load(7));
-                let (t0, t1) = (_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
-                let (t2, t3) = (_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
-                let (t4, t5) = (_mm256_unpacklo_ps(a4, a5), _mm256_unpackhi_ps(a4, a5));
-                let (t6, t7) = (_mm256_unpacklo_ps(a6, a7), _mm256_unpackhi_ps(a6, a7));
-                let (u0, u1) = (_mm256_shuffle_ps::<0x44>(t0, t2), _mm256_shuffle_ps::<0xEE>(t0, t2));
-                let (u2, u3) = (_mm256_shuffle_ps::<0x44>(t1, t3), _mm256_shuffle_ps::<0xEE>(t1, t3));
-                let (u4, u5) = (_mm256_shuffle_ps::<0x44>(t4, t6), _mm256_shuffle_ps::<0xEE>(t4, t6));
-                let (u6, u7) = (_mm256_shuffle_ps::<0x44>(t5, t7), _mm256_shuffle_ps::<0xEE>(t5, t7));
+                // Rows i and i + 4 share a register (half each), loaded so:
+                // the 128-bit lane crossing is done by the loads, which
+                // leaves 16 shuffles instead of 24 on the one shuffle port.
+                let pair = |i: usize, half: usize| {
+                    let low = _mm_loadu_ps(sp.add((r + i) * src_stride + c + half));
+                    let high = _mm_loadu_ps(sp.add((r + i + 4) * src_stride + c + half));
+                    _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(low), high)
+                };
                 let store = |j: usize, v: __m256| _mm256_storeu_ps(dp.add((c + j) * dst_stride + r), v);
-                store(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
-                store(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
-                store(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
-                store(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
-                store(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
-                store(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
-                store(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
-                store(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
+                for half in [0, 4] {
+                    let (a0, a1, a2, a3) = (pair(0, half), pair(1, half), pair(2, half), pair(3, half));
+                    let (t0, t1) = (_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
+                    let (t2, t3) = (_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
+                    store(half, _mm256_shuffle_ps::<0x44>(t0, t2));
+                    store(half + 1, _mm256_shuffle_ps::<0xEE>(t0, t2));
+                    store(half + 2, _mm256_shuffle_ps::<0x44>(t1, t3));
+                    store(half + 3, _mm256_shuffle_ps::<0xEE>(t1, t3));
+                }
             }
         }
     }
@@ -820,6 +1046,73 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The reference's passes one after another over whole planes: `box_1d`
+    /// along each row, then down each column, twice; then 64×64 sampling.
+    fn blur_pass_by_pass(luma: &[f32], w: usize, h: usize) -> [[f32; 64]; 64] {
+        let (along_rows, along_cols) = (jarosz_window(w, 64), jarosz_window(h, 64));
+        let mut plane = luma.to_vec();
+        let mut rows_done = vec![0f32; w * h];
+        for _ in 0..JAROSZ_PASSES {
+            for (src, dst) in plane.chunks_exact(w).zip(rows_done.chunks_exact_mut(w)) {
+                box_1d(src, dst, along_rows);
+            }
+            for x in 0..w {
+                let column: Vec<f32> = (0..h).map(|y| rows_done[y * w + x]).collect();
+                let mut out = vec![0f32; h];
+                box_1d(&column, &mut out, along_cols);
+                for (y, v) in out.into_iter().enumerate() {
+                    plane[y * w + x] = v;
+                }
+            }
+        }
+        std::array::from_fn(|i| std::array::from_fn(|j| plane[decimation_index(i, h) * w + decimation_index(j, w)]))
+    }
+
+    #[test]
+    fn streamed_passes_equal_the_reference_pass_by_pass() {
+        let mut hasher = Hasher::new();
+        // Heights around the strip size, a column window wider than a strip
+        // (4200 rows: 33; 9000 rows: 71), frames wider than tall and the reverse.
+        for (w, h) in [
+            (5, 5),
+            (37, 19),
+            (65, 64),
+            (31, 32),
+            (40, 33),
+            (333, 77),
+            (480, 720),
+            (1280, 97),
+            (100, 4200),
+            (7, 9000),
+        ] {
+            let luma: Vec<f32> = (0..w * h)
+                .map(|i| ((i * 2_654_435_761usize) >> 7) as f32 % 255.0 + ((i % w) as f32) * 0.01)
+                .collect();
+            let expected = blur_pass_by_pass(&luma, w, h);
+            let same = |got: &[[f32; 64]; 64]| {
+                got.as_flattened()
+                    .iter()
+                    .zip(expected.as_flattened())
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            };
+            assert!(
+                same(&hasher.blur_and_decimate(Source::Plane(&luma), w, h)),
+                "{w}x{h} from a plane"
+            );
+            let mut next_row = 0;
+            let mut fill = |first: usize, rows: &mut [f32]| {
+                assert_eq!(first, next_row, "rows asked for in order, each once");
+                rows.copy_from_slice(&luma[first * w..first * w + rows.len()]);
+                next_row += rows.len() / w;
+            };
+            assert!(
+                same(&hasher.blur_and_decimate(Source::Rows(&mut fill), w, h)),
+                "{w}x{h} from rows"
+            );
+            assert_eq!(next_row, h, "{w}x{h}: every row asked for");
         }
     }
 

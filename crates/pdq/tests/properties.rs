@@ -461,13 +461,11 @@ impl Geometry {
 }
 
 fn hash_of(hasher: &mut Hasher, luma: &[f32], width: usize, height: usize) -> pdq::PdqHash {
-    hasher.hash(&mut luma.to_vec(), width, height).expect("size matches")
+    hasher.hash(luma, width, height).expect("size matches")
 }
 
 fn dihedral_of(hasher: &mut Hasher, luma: &[f32], width: usize, height: usize) -> pdq::DihedralHashes {
-    hasher
-        .hash_dihedral(&mut luma.to_vec(), width, height)
-        .expect("size matches")
+    hasher.hash_dihedral(luma, width, height).expect("size matches")
 }
 
 fn hashable_size_but_not_64x64() -> impl Strategy<Value = (usize, usize)> {
@@ -516,12 +514,42 @@ proptest! {
     }
 
     #[test]
+    fn hashing_rows_on_request_equals_hashing_the_plane(
+        (w, h) in prop_oneof![
+            (0usize..200, 0usize..200),
+            Just((64, 64)),
+            (MIN_HASHABLE_DIM..40usize, 200usize..700),
+        ],
+        waves in waves(),
+    ) {
+        let luma = render(&waves, w, h);
+        let mut hasher = Hasher::new();
+        let whole = hasher.hash(&luma, w, h).expect("size matches");
+        let mut asked = Vec::new();
+        let by_rows = hasher
+            .hash_rows(w, h, |first, rows| {
+                asked.push((first, rows.len() / w));
+                rows.copy_from_slice(&luma[first * w..first * w + rows.len()]);
+            })
+            .expect("size fits");
+        prop_assert_eq!(by_rows, whole);
+        // In order, each row once, and all of them when the image is hashable.
+        let mut next = 0;
+        for (first, count) in asked {
+            prop_assert_eq!(first, next);
+            next += count;
+        }
+        let hashable = w >= MIN_HASHABLE_DIM && h >= MIN_HASHABLE_DIM;
+        prop_assert_eq!(next, if hashable { h } else { 0 });
+    }
+
+    #[test]
     fn wrong_buffer_length_is_rejected(w in 0usize..100, h in 0usize..100, len in 0usize..10_000) {
         prop_assume!(len != w * h);
         let expected = Some(PdqError::BufferSize { len, width: w, height: h });
         let mut hasher = Hasher::new();
-        prop_assert_eq!(hasher.hash(&mut vec![0.0; len], w, h).err(), expected.clone());
-        prop_assert_eq!(hasher.hash_dihedral(&mut vec![0.0; len], w, h).err(), expected);
+        prop_assert_eq!(hasher.hash(&vec![0.0; len], w, h).err(), expected.clone());
+        prop_assert_eq!(hasher.hash_dihedral(&vec![0.0; len], w, h).err(), expected);
     }
 
     #[test]
@@ -670,11 +698,18 @@ fn orientation_convention_is_found_by_nearest_hash() {
 #[test]
 fn buffer_size_overflow_is_an_error_not_a_panic() {
     let mut hasher = Hasher::new();
-    let mut luma = vec![0.0; 4];
+    let luma = vec![0.0; 4];
     assert_eq!(
-        hasher.hash(&mut luma, usize::MAX, 2),
+        hasher.hash(&luma, usize::MAX, 2),
         Err(PdqError::BufferSize {
             len: 4,
+            width: usize::MAX,
+            height: 2
+        })
+    );
+    assert_eq!(
+        hasher.hash_rows(usize::MAX, 2, |_, _| unreachable!("nothing to fill")),
+        Err(PdqError::TooLarge {
             width: usize::MAX,
             height: 2
         })

@@ -269,7 +269,6 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     };
     let mut raw = vec![0u8; frame_bytes];
     let mut converter = yuv.map(yuv::Converter::new);
-    let mut luma = vec![0f32; w as usize * h as usize];
     let mut hasher = pdq::Hasher::new();
     let mut features = Vec::new();
     let mut read_error = None;
@@ -282,16 +281,21 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
                 break;
             }
         }
-        if let Some(converter) = &mut converter {
-            converter.luma(&raw, width, height, &mut luma);
+        // Luma is made a strip of rows at a time as PDQ asks for it, so the
+        // frame is filtered while its rows are still in the cache.
+        let hash = if let Some(converter) = &mut converter {
+            hasher.hash_rows(width, height, |first, rows| {
+                converter.luma_rows(&raw, width, height, first, rows)
+            })
         } else {
-            for (l, p) in luma.iter_mut().zip(raw.chunks_exact(3)) {
-                *l = pdq::luma(p[0], p[1], p[2]);
-            }
+            hasher.hash_rows(width, height, |first, rows| {
+                let pixels = &raw[first * width * 3..(first * width + rows.len()) * 3];
+                for (l, p) in rows.iter_mut().zip(pixels.chunks_exact(3)) {
+                    *l = pdq::luma(p[0], p[1], p[2]);
+                }
+            })
         }
-        let hash = hasher
-            .hash(&mut luma, w as usize, h as usize)
-            .map_err(|e| VpdqError::Decode(e.to_string()))?;
+        .map_err(|e| VpdqError::Decode(e.to_string()))?;
         let frame = index * frame_mod;
         features.push(Feature {
             frame,

@@ -110,6 +110,9 @@ pub(crate) struct Converter {
     red: Vec<i32>,
     green: Vec<i32>,
     blue: Vec<i32>,
+    red_half: Vec<i32>,
+    green_half: Vec<i32>,
+    blue_half: Vec<i32>,
 }
 
 impl Converter {
@@ -119,20 +122,32 @@ impl Converter {
             red: Vec::new(),
             green: Vec::new(),
             blue: Vec::new(),
+            red_half: Vec::new(),
+            green_half: Vec::new(),
+            blue_half: Vec::new(),
         }
     }
 
     /// Writes PDQ's luma of every pixel of a packed `yuv420p` frame into `luma`.
+    #[cfg(test)]
     pub(crate) fn luma(&mut self, frame: &[u8], width: usize, height: usize, luma: &mut [f32]) {
-        assert!(width.is_multiple_of(2) && height.is_multiple_of(2));
-        assert_eq!(frame.len(), frame_bytes(width, height));
         assert_eq!(luma.len(), width * height);
+        self.luma_rows(frame, width, height, 0, luma)
+    }
+
+    /// Writes PDQ's luma of the rows from `first_row` on of a packed
+    /// `yuv420p` frame into `luma` (`luma.len() / width` rows, an even
+    /// number from an even row: chroma rows are shared by pairs).
+    pub(crate) fn luma_rows(&mut self, frame: &[u8], width: usize, height: usize, first_row: usize, luma: &mut [f32]) {
+        assert!(width.is_multiple_of(2) && height.is_multiple_of(2) && first_row.is_multiple_of(2));
+        assert_eq!(frame.len(), frame_bytes(width, height));
+        assert!(luma.len().is_multiple_of(2 * width) && first_row * width + luma.len() <= width * height);
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, the only requirement of this function.
-            return unsafe { self.luma_avx2(frame, width, height, luma) };
+            return unsafe { self.luma_avx2(frame, width, height, first_row, luma) };
         }
-        self.luma_portable(frame, width, height, luma)
+        self.luma_portable(frame, width, height, first_row, luma)
     }
 
     /// The same loops compiled for 8-lane vectors; integer arithmetic and
@@ -140,12 +155,12 @@ impl Converter {
     /// enabled), so the results are those of the portable build.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn luma_avx2(&mut self, frame: &[u8], width: usize, height: usize, luma: &mut [f32]) {
-        self.luma_portable(frame, width, height, luma)
+    unsafe fn luma_avx2(&mut self, frame: &[u8], width: usize, height: usize, first_row: usize, luma: &mut [f32]) {
+        self.luma_portable(frame, width, height, first_row, luma)
     }
 
     #[inline(always)]
-    fn luma_portable(&mut self, frame: &[u8], width: usize, height: usize, luma: &mut [f32]) {
+    fn luma_portable(&mut self, frame: &[u8], width: usize, height: usize, first_row: usize, luma: &mut [f32]) {
         let half = width / 2;
         let c = self.coefficients;
         let (ys, chroma) = frame.split_at(width * height);
@@ -153,19 +168,42 @@ impl Converter {
         for terms in [&mut self.red, &mut self.green, &mut self.blue] {
             terms.resize(width, 0);
         }
-        for (pair, (u_row, v_row)) in us.chunks_exact(half).zip(vs.chunks_exact(half)).enumerate() {
-            for (i, (&u, &v)) in u_row.iter().zip(v_row).enumerate() {
-                let (r, g, b) = chroma_terms(u, v, &c);
-                self.red[2 * i..2 * i + 2].fill(r);
-                self.green[2 * i..2 * i + 2].fill(g);
-                self.blue[2 * i..2 * i + 2].fill(b);
+        for terms in [&mut self.red_half, &mut self.green_half, &mut self.blue_half] {
+            terms.resize(half, 0);
+        }
+        let first_pair = first_row / 2;
+        let pairs = luma.len() / (2 * width);
+        let u_rows = us.chunks_exact(half).skip(first_pair).take(pairs);
+        let v_rows = vs.chunks_exact(half).skip(first_pair).take(pairs);
+        for (pair, (u_row, v_row)) in u_rows.zip(v_rows).enumerate() {
+            // Each chroma sample's terms, then each copied to its two
+            // pixels: two simple loops the compiler vectorises, where one
+            // loop writing pairs stays scalar.
+            for (((&u, &v), r), (g, b)) in u_row
+                .iter()
+                .zip(v_row)
+                .zip(&mut self.red_half)
+                .zip(self.green_half.iter_mut().zip(&mut self.blue_half))
+            {
+                (*r, *g, *b) = chroma_terms(u, v, &c);
+            }
+            for (full, half) in [
+                (&mut self.red, &self.red_half),
+                (&mut self.green, &self.green_half),
+                (&mut self.blue, &self.blue_half),
+            ] {
+                for (pair, &t) in full.chunks_exact_mut(2).zip(half.iter()) {
+                    pair[0] = t;
+                    pair[1] = t;
+                }
             }
             for row in [2 * pair, 2 * pair + 1] {
-                let span = row * width..(row + 1) * width;
-                let out = &mut luma[span.clone()];
+                let out = &mut luma[row * width..(row + 1) * width];
+                let frame_row = first_row + row;
+                let y_row = &ys[frame_row * width..(frame_row + 1) * width];
                 for ((((o, &y), &r), &g), &b) in out
                     .iter_mut()
-                    .zip(&ys[span.clone()])
+                    .zip(y_row)
                     .zip(&self.red)
                     .zip(&self.green)
                     .zip(&self.blue)

@@ -272,8 +272,8 @@ fn a_full_range_video_hashes_as_ffmpegs_conversion_of_it() {
     assert_eq!(rgb.stdout.len(), frames * w * h * 3);
     let mut hasher = pdq::Hasher::new();
     for (i, frame) in rgb.stdout.chunks_exact(w * h * 3).enumerate() {
-        let mut luma: Vec<f32> = frame.chunks_exact(3).map(|p| pdq::luma(p[0], p[1], p[2])).collect();
-        let expected = hasher.hash(&mut luma, w, h).unwrap();
+        let luma: Vec<f32> = frame.chunks_exact(3).map(|p| pdq::luma(p[0], p[1], p[2])).collect();
+        let expected = hasher.hash(&luma, w, h).unwrap();
         assert_eq!(
             (ours[i].pdq, ours[i].quality),
             (expected.hash, expected.quality),
