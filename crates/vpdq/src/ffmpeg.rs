@@ -134,24 +134,44 @@ fn probe_stream(path: &Path) -> Result<(VideoInfo, String), VpdqError> {
     ))
 }
 
-/// Frames are megabytes and a pipe holds 64 KiB by default: every frame
-/// would cost dozens of wake-ups on both sides. Ask for the largest pipe an
-/// unprivileged process may have (1 MiB unless the system says otherwise).
-fn grow_pipe(pipe: &std::process::ChildStdout) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let max = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok())
-            .unwrap_or(1 << 20);
-        // SAFETY: fcntl on a pipe descriptor we own; failure leaves the pipe as it was.
+/// The channel frames come through from the child: our end, and the
+/// child's standard output.
+///
+/// On Unix it is a socket pair, not a pipe. A pipe's writer and reader take
+/// the same lock for the whole of each copy, so with ffmpeg writing
+/// half-megabyte frames while we read the last one, each side spends its
+/// time spinning on the other (about 6 % of all the CPU of hashing a video,
+/// in `mutex_spin_on_owner`). A socket's writer copies into buffers of its
+/// own and queues them, so the two copies run side by side: 8 % less CPU in
+/// all, measured on a conformance video (`perf stat`, alternating runs).
+#[cfg(unix)]
+fn frame_channel() -> std::io::Result<(Box<dyn Read + Send>, Stdio)> {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+    // Room for a few frames, so the decoder seldom waits for us; the kernel
+    // caps it at its maximum (`net.core.wmem_max`).
+    let size: libc::c_int = 4 << 20;
+    for (socket, option) in [(&theirs, libc::SO_SNDBUF), (&ours, libc::SO_RCVBUF)] {
+        // SAFETY: setsockopt on a socket we own, with a pointer to a live c_int
+        // and its size; a failure leaves the default size, which still works.
         unsafe {
-            libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, max);
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = pipe;
+    Ok((Box::new(ours), Stdio::from(OwnedFd::from(theirs))))
+}
+
+/// Elsewhere, a pipe.
+#[cfg(not(unix))]
+fn frame_channel() -> std::io::Result<(Box<dyn Read + Send>, Stdio)> {
+    let (reader, writer) = std::io::pipe()?;
+    Ok((Box::new(reader), Stdio::from(writer)))
 }
 
 /// Kills the child when dropped, so no path leaves a decoder running.
@@ -197,6 +217,7 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     // which the command line would apply (and our scale back to the stored
     // size would then squash). The reference hashes frames as decoded,
     // ignoring the tag, so a rotated copy must hash as its original does.
+    let (mut stdout, child_stdout) = frame_channel()?;
     let child = Command::new("ffmpeg")
         .args([
             "-nostdin",
@@ -229,20 +250,16 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
             "-",
         ])
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(child_stdout)
         .stderr(Stdio::piped())
         .spawn()
         .map_err(not_found)?;
     let child = Arc::new(Mutex::new(child));
     let _guard = KillOnDrop(Arc::clone(&child));
-    let (mut stdout, mut stderr) = {
+    let mut stderr = {
         let mut c = child.lock().expect("child lock");
-        (
-            c.stdout.take().expect("piped stdout"),
-            c.stderr.take().expect("piped stderr"),
-        )
+        c.stderr.take().expect("piped stderr")
     };
-    grow_pipe(&stdout);
     let errors = std::thread::spawn(move || {
         let mut text = String::new();
         let _ = stderr.read_to_string(&mut text);
