@@ -69,7 +69,8 @@ pub struct Matcher {
     pdq: HammingIndex,
     /// PDQ entries' banks, where the store is remote (else `Store::bank_of`).
     pdq_banks: Option<EntryBanks>,
-    /// vPDQ entries (id, bank) by their number in `videos`.
+    /// vPDQ entries (id, bank) by their number in `videos` (a removed one's
+    /// row is blank until the number is given out again).
     video_entries: Vec<(u32, String)>,
     /// Entry id → number in `videos`, for the live ones.
     video_numbers: HashMap<u32, usize>,
@@ -216,16 +217,22 @@ impl Matcher {
                     self.pdq.remove(*id);
                     if let Some(number) = self.video_numbers.remove(id) {
                         self.videos.remove(number);
+                        self.video_entries[number] = (0, String::new());
                     }
                 }
                 crate::Change::Added { id, bank, signal, .. } if signal == "vpdq" => {
                     if let Some(frames) = video_frames.get(id) {
                         if let Some(old) = self.video_numbers.remove(id) {
                             self.videos.remove(old);
+                            self.video_entries[old] = (0, String::new());
                         }
+                        // A removed video's number comes back: reuse its row.
                         let number = self.videos.add(frames);
-                        debug_assert_eq!(number, self.video_entries.len());
-                        self.video_entries.push((*id, bank.clone()));
+                        if number == self.video_entries.len() {
+                            self.video_entries.push((*id, bank.clone()));
+                        } else {
+                            self.video_entries[number] = (*id, bank.clone());
+                        }
                         self.video_numbers.insert(*id, number);
                     }
                 }

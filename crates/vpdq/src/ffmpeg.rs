@@ -194,7 +194,7 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     } else {
         (info.width, info.height)
     };
-    // Native-size 4:2:0 8-bit video (nearly all of it) comes over the pipe
+    // Native-size 4:2:0 8-bit video (nearly all of it) comes from the child
     // as it was decoded and is converted here exactly as swscale would (see
     // `yuv.rs`); anything else is converted by swscale in the child.
     let yuv = if options.size == 0 {

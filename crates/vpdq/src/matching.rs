@@ -83,15 +83,21 @@ pub fn match_videos(query: &[Feature], target: &[Feature], t: &MatchThresholds) 
 /// one lookup per frame however many videos are indexed. Videos are added
 /// and removed in place (the frames go through the index's delta), so a
 /// changing bank never costs a rebuild.
+///
+/// Video numbers and frame ids freed by removals are given out again, so a
+/// service whose video banks keep changing holds memory for the videos it
+/// has, not for every video it ever had. Reusing a frame id at once is safe:
+/// the index's tombstone hides only the copy in its base, never the new one
+/// added to its delta.
 pub struct VideoIndex {
     frames: index::HammingIndex,
-    /// Per indexed frame id: the video it belongs to.
+    /// Per frame id: the video it belongs to (meaningless for free ids).
     video_of: Vec<u32>,
-    /// Per video: the id of its first frame.
-    first_frame: Vec<u32>,
-    /// Per video: its usable (de-duplicated, quality-filtered) frame count;
-    /// 0 once removed.
-    frame_count: Vec<usize>,
+    /// Per video number: its usable (de-duplicated, quality-filtered) frames'
+    /// ids; `None` once removed.
+    frames_of: Vec<Option<Box<[u32]>>>,
+    free_videos: Vec<u32>,
+    free_frames: Vec<u32>,
     quality: u8,
 }
 
@@ -103,52 +109,84 @@ impl VideoIndex {
         let mut index = VideoIndex {
             frames: index::HammingIndex::build(Vec::new()),
             video_of: Vec::new(),
-            first_frame: Vec::new(),
-            frame_count: Vec::new(),
+            frames_of: Vec::new(),
+            free_videos: Vec::new(),
+            free_frames: Vec::new(),
             quality,
         };
         let mut entries = Vec::new();
         for (_, features) in videos {
-            entries.extend(index.number(features));
+            entries.extend(index.number(features).1);
         }
         index.frames = index::HammingIndex::build(entries);
         index
     }
 
-    /// Gives a video the next number and its usable frames their ids.
-    fn number(&mut self, features: &[Feature]) -> Vec<([u8; 32], u32)> {
-        let slot = self.frame_count.len() as u32;
-        let frames = usable(features, self.quality);
-        self.first_frame.push(self.video_of.len() as u32);
-        self.frame_count.push(frames.len());
-        frames
+    /// Gives a video a number and its usable frames ids, free ones first.
+    fn number(&mut self, features: &[Feature]) -> (usize, Vec<([u8; 32], u32)>) {
+        let video = match self.free_videos.pop() {
+            Some(v) => v,
+            None => {
+                self.frames_of.push(None);
+                (self.frames_of.len() - 1) as u32
+            }
+        };
+        let frames: Vec<([u8; 32], u32)> = usable(features, self.quality)
             .into_iter()
             .map(|h| {
-                let id = self.video_of.len() as u32;
-                self.video_of.push(slot);
+                let id = match self.free_frames.pop() {
+                    Some(id) => {
+                        self.video_of[id as usize] = video;
+                        id
+                    }
+                    None => {
+                        self.video_of.push(video);
+                        (self.video_of.len() - 1) as u32
+                    }
+                };
                 (*h.as_bytes(), id)
             })
-            .collect()
+            .collect();
+        self.frames_of[video as usize] = Some(frames.iter().map(|(_, id)| *id).collect());
+        (video as usize, frames)
     }
 
-    /// Adds a video; returns its number.
+    /// Adds a video; returns its number (a removed video's, when one is free).
     pub fn add(&mut self, features: &[Feature]) -> usize {
-        for (hash, id) in self.number(features) {
+        let (video, frames) = self.number(features);
+        for (hash, id) in frames {
             self.frames.add(&hash, id);
         }
-        self.frame_count.len() - 1
+        video
     }
 
-    /// Removes a video by number: it matches nothing from now on.
+    /// Removes a video by number: it matches nothing from now on, and its
+    /// number may be given to a video added later.
     pub fn remove(&mut self, video: usize) {
-        let Some(count) = self.frame_count.get_mut(video) else {
+        let Some(frames) = self.frames_of.get_mut(video).and_then(Option::take) else {
             return;
         };
-        let first = self.first_frame[video];
-        for id in first..first + *count as u32 {
+        for &id in frames.iter() {
             self.frames.remove(id);
         }
-        *count = 0;
+        self.free_frames.extend_from_slice(&frames);
+        self.free_videos.push(video as u32);
+    }
+
+    /// Videos indexed now.
+    pub fn len(&self) -> usize {
+        self.frames_of.len() - self.free_videos.len()
+    }
+
+    /// True when no video is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many video numbers and frame ids are allocated, live or free: the
+    /// size of the tables, which a changing bank must not make grow.
+    pub fn allocated(&self) -> (usize, usize) {
+        (self.frames_of.len(), self.video_of.len())
     }
 
     /// Whether enough frames came and went to be worth compacting the frame
@@ -196,7 +234,7 @@ impl VideoIndex {
                     query_hits[&video],
                     q.len(),
                     frames.len(),
-                    self.frame_count[video as usize],
+                    self.frames_of[video as usize].as_ref().map_or(0, |f| f.len()),
                     t,
                 );
                 (video as usize, m)
@@ -254,7 +292,65 @@ mod tests {
         live.replace_frames(frames);
         let after: Vec<_> = [&a, &b, &c].iter().map(|q| found(&live, q)).collect();
         assert_eq!(before, after);
-        assert_eq!(live.add(&a), 3, "numbers are never reused");
-        assert_eq!(found(&live, &a), vec![(3, 100.0, 100.0)]);
+        // The last number freed is given out again, with freed frame ids.
+        assert_eq!(live.add(&a), 0);
+        assert_eq!(found(&live, &a), vec![(0, 100.0, 100.0)]);
+        assert_eq!(found(&live, &b), vec![(2, 100.0, 12.0 * 100.0 / 62.0)]);
+        assert_eq!(live.allocated(), (3, 30 + 12 + 62));
+    }
+
+    #[test]
+    fn a_bank_that_keeps_changing_does_not_grow_the_tables() {
+        let videos: Vec<Vec<Feature>> = (0..6).map(|s| video(100 + s, 20 + 7 * s as usize)).collect();
+        let mut live = VideoIndex::build(&[], 50);
+        // Three videos live at a time: (number in the index, which video).
+        let mut held: Vec<(usize, usize)> = (0..3).map(|v| (live.add(&videos[v]), v)).collect();
+        // Replace them over and over, the way a bank's feed does, compacting
+        // now and then as a service would.
+        for round in 0..200 {
+            let slot = round % 3;
+            live.remove(held[slot].0);
+            let incoming = (round * 5 + 3) % videos.len();
+            held[slot] = (live.add(&videos[incoming]), incoming);
+            if round % 17 == 0 {
+                let frames = live.compacted_frames();
+                live.replace_frames(frames);
+            }
+        }
+        assert_eq!(live.len(), 3);
+        assert_eq!(
+            live.allocated().0,
+            3,
+            "video numbers: only as many as were live at once"
+        );
+        // Frame ids: never more than the three largest videos plus the one
+        // being swapped in.
+        let mut sizes: Vec<usize> = videos.iter().map(|v| v.len()).collect();
+        sizes.sort_unstable();
+        let bound: usize = sizes.iter().rev().take(4).sum();
+        assert!(live.allocated().1 <= bound, "{:?} > {bound}", live.allocated());
+
+        // And it answers every query as a fresh index of the same videos does.
+        let fresh = VideoIndex::build(
+            &held
+                .iter()
+                .map(|&(_, v)| (v as u32, videos[v].clone()))
+                .collect::<Vec<_>>(),
+            50,
+        );
+        let which_live = |n: usize| held.iter().find(|h| h.0 == n).expect("a live number").1;
+        for q in &videos {
+            let mut got: Vec<_> = found(&live, q)
+                .into_iter()
+                .map(|(n, a, b)| (which_live(n), a, b))
+                .collect();
+            let mut want: Vec<_> = found(&fresh, q)
+                .into_iter()
+                .map(|(n, a, b)| (held[n].1, a, b))
+                .collect();
+            got.sort_by_key(|m| m.0);
+            want.sort_by_key(|m| m.0);
+            assert_eq!(got, want);
+        }
     }
 }

@@ -11,7 +11,7 @@
 //! format implies, default contrast and saturation, which is what a context
 //! made without colour details uses.
 //!
-//! Taking YUV from ffmpeg halves the bytes through the pipe (1.5 bytes a
+//! Taking YUV from ffmpeg halves the bytes the child sends (1.5 bytes a
 //! pixel instead of 3), leaves swscale out of the child, and lets the
 //! conversion and the luma run as one vectorised pass. The test
 //! `every_yuv_triple_converts_as_ffmpeg_does` checks all 2²⁴ (Y, U, V)
