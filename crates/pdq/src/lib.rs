@@ -51,7 +51,8 @@ pub enum PdqError {
         /// Declared height.
         height: usize,
     },
-    /// The declared size has more values than memory can address.
+    /// The declared size is beyond what the hasher takes without a buffer
+    /// ([`Hasher::MAX_SIDE`]) or than memory can address.
     #[error("an image of {width}x{height} is too large to hash")]
     TooLarge {
         /// Declared width.
@@ -138,6 +139,14 @@ enum Source<'a> {
 }
 
 impl Hasher {
+    /// Rows [`Hasher::hash_rows`] asks for at a time: even, so a 4:2:0
+    /// video frame's rows come in whole chroma pairs.
+    pub const ROWS_PER_FILL: usize = STRIP;
+
+    /// The longest side [`Hasher::hash_rows`] takes (2²⁰ pixels, far beyond
+    /// any image or video frame format).
+    pub const MAX_SIDE: usize = 1 << 20;
+
     /// A hasher with empty scratch space.
     pub fn new() -> Self {
         Self::default()
@@ -153,19 +162,26 @@ impl Hasher {
     /// Hashes a `width × height` image whose luma `fill` writes on request,
     /// without the image ever being held whole: `fill(first_row, rows)`
     /// must write the `rows.len() / width` rows from `first_row` on,
-    /// row-major. Rows are asked for in order, a few dozen at a time, each
-    /// once. The hash is the one [`Hasher::hash`] gives for the same luma.
+    /// row-major. Rows are asked for in order, each once, in runs of
+    /// [`Hasher::ROWS_PER_FILL`] rows starting at a multiple of it (the last
+    /// run may be shorter), except that a 64×64 image is asked for whole.
+    /// The hash is the one [`Hasher::hash`] gives for the same luma.
     ///
     /// A decoder that converts pixels to luma this way keeps the whole
     /// computation in cache: on video frames that is worth a good part of
     /// the hashing time (`cargo bench -p tantalum-pdq --bench frames`).
+    ///
+    /// Sides over [`Hasher::MAX_SIDE`] are refused ([`PdqError::TooLarge`]):
+    /// with no buffer to show the size is real, a declared size alone must
+    /// not make the hasher allocate without bound.
     pub fn hash_rows(
         &mut self,
         width: usize,
         height: usize,
         mut fill: impl FnMut(usize, &mut [f32]),
     ) -> Result<PdqHash, PdqError> {
-        if width.checked_mul(height).and_then(|n| n.checked_mul(4)).is_none() {
+        let addressable = width.checked_mul(height).and_then(|n| n.checked_mul(4)).is_some();
+        if width > Self::MAX_SIDE || height > Self::MAX_SIDE || !addressable {
             return Err(PdqError::TooLarge { width, height });
         }
         Ok(self.hash_source(Source::Rows(&mut fill), width, height))
@@ -526,6 +542,7 @@ fn box_1d(input: &[f32], output: &mut [f32], window: usize) {
 /// then runs as vectors (four 8-lane chains, so the adder's latency is
 /// hidden). Each row still sees exactly its own operations in its own order.
 const STRIP: usize = 32;
+const _: () = assert!(STRIP.is_multiple_of(8) && STRIP.is_multiple_of(2));
 
 /// Scratch space of the row filters.
 #[derive(Default)]
@@ -1113,6 +1130,29 @@ mod tests {
                 "{w}x{h} from rows"
             );
             assert_eq!(next_row, h, "{w}x{h}: every row asked for");
+        }
+    }
+
+    #[test]
+    fn every_height_streams_as_the_reference_filters_pass_by_pass() {
+        // Every last-strip length and every column window up to 70, with
+        // heights where the window is just below, at and past a strip.
+        let heights = (5..=700).chain(4090..=4200).chain(8180..=8200).chain([8960, 8961]);
+        let mut hasher = Hasher::new();
+        for h in heights {
+            let w = 5 + h % 3;
+            let luma: Vec<f32> = (0..w * h)
+                .map(|i| ((i * 2_654_435_761usize) >> 9) as f32 % 255.0)
+                .collect();
+            let expected = blur_pass_by_pass(&luma, w, h);
+            let got = hasher.blur_and_decimate(Source::Plane(&luma), w, h);
+            assert!(
+                got.as_flattened()
+                    .iter()
+                    .zip(expected.as_flattened())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{w}x{h}"
+            );
         }
     }
 

@@ -707,11 +707,12 @@ fn buffer_size_overflow_is_an_error_not_a_panic() {
             height: 2
         })
     );
-    assert_eq!(
-        hasher.hash_rows(usize::MAX, 2, |_, _| unreachable!("nothing to fill")),
-        Err(PdqError::TooLarge {
-            width: usize::MAX,
-            height: 2
-        })
-    );
+    // With no buffer to show the size is real, a huge declared size is
+    // refused before anything is allocated.
+    for (width, height) in [(usize::MAX, 2), (5, 1 << 58), (Hasher::MAX_SIDE + 1, 64)] {
+        assert_eq!(
+            hasher.hash_rows(width, height, |_, _| unreachable!("nothing to fill")),
+            Err(PdqError::TooLarge { width, height })
+        );
+    }
 }

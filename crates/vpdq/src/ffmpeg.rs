@@ -134,35 +134,39 @@ fn probe_stream(path: &Path) -> Result<(VideoInfo, String), VpdqError> {
     ))
 }
 
+/// The send buffer asked for on the child's end of the frame channel.
+#[cfg(unix)]
+const SEND_BUFFER_BYTES: libc::c_int = 4 << 20;
+
 /// The channel frames come through from the child: our end, and the
 /// child's standard output.
 ///
 /// On Unix it is a socket pair, not a pipe. A pipe's writer and reader take
-/// the same lock for the whole of each copy, so with ffmpeg writing
-/// half-megabyte frames while we read the last one, each side spends its
-/// time spinning on the other (about 6 % of all the CPU of hashing a video,
-/// in `mutex_spin_on_owner`). A socket's writer copies into buffers of its
-/// own and queues them, so the two copies run side by side: 8 % less CPU in
-/// all, measured on a conformance video (`perf stat`, alternating runs).
+/// the same lock for the whole of each copy, so when ffmpeg writes a
+/// half-megabyte frame while we read the last one, one side spins on the
+/// other: in some profiles of hashing a conformance video that spinning
+/// (`mutex_spin_on_owner`) was about 5 % of all CPU. A socket's writer copies
+/// into buffers of its own and queues them, so the copies never wait for
+/// each other; otherwise the two cost about the same in profiles.
 #[cfg(unix)]
 fn frame_channel() -> std::io::Result<(Box<dyn Read + Send>, Stdio)> {
     use std::os::fd::{AsRawFd, OwnedFd};
     let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
-    // Room for a few frames, so the decoder seldom waits for us; the kernel
-    // caps it at its maximum (`net.core.wmem_max`).
-    let size: libc::c_int = 4 << 20;
-    for (socket, option) in [(&theirs, libc::SO_SNDBUF), (&ours, libc::SO_RCVBUF)] {
-        // SAFETY: setsockopt on a socket we own, with a pointer to a live c_int
-        // and its size; a failure leaves the default size, which still works.
-        unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                libc::SOL_SOCKET,
-                option,
-                (&size as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
+    // Room for frames ahead, so the decoder seldom waits for us. The kernel
+    // caps it at `net.core.wmem_max` (208 KiB on a stock kernel, which
+    // profiles the same here). The receiving side of a Unix stream socket
+    // has no buffer of its own to size.
+    let size: libc::c_int = SEND_BUFFER_BYTES;
+    // SAFETY: setsockopt on a socket we own, with a pointer to a live c_int
+    // and its size; a failure leaves the default size, which still works.
+    unsafe {
+        libc::setsockopt(
+            theirs.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
     Ok((Box::new(ours), Stdio::from(OwnedFd::from(theirs))))
 }

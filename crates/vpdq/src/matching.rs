@@ -161,7 +161,8 @@ impl VideoIndex {
     }
 
     /// Removes a video by number: it matches nothing from now on, and its
-    /// number may be given to a video added later.
+    /// number may be given to a video added later (so a caller must forget
+    /// the number: used again, it would remove that later video).
     pub fn remove(&mut self, video: usize) {
         let Some(frames) = self.frames_of.get_mut(video).and_then(Option::take) else {
             return;
