@@ -298,7 +298,12 @@ impl Hasher {
             );
             let slot = first % ring_rows;
             from_strip(&strips.filtered, width, &mut ring[slot * width..(slot + rows) * width]);
-            while let Some((done_first, done_rows)) = column_pass.run(ring, ring_rows, first + rows, pending) {
+            let input = RingRows {
+                ring,
+                ring_rows,
+                available: first + rows,
+            };
+            while let Some((done_first, done_rows)) = column_pass.run(input, pending) {
                 to_strip(&pending[..done_rows * width], width, &mut strips.rows);
                 box_strip_at(
                     &strips.rows,
@@ -328,6 +333,16 @@ impl Hasher {
         }
         block
     }
+}
+
+/// The first row pass's output so far: row `r` at slot `r % ring_rows` of
+/// `ring`, for every row below `available` that the column filter may
+/// still read.
+#[derive(Clone, Copy)]
+struct RingRows<'a> {
+    ring: &'a [f32],
+    ring_rows: usize,
+    available: usize,
 }
 
 /// The first pass's column filter ([`box_columns`]) run as its input rows
@@ -363,43 +378,35 @@ impl<'a> ColumnStream<'a> {
         }
     }
 
-    /// Takes steps while the input rows they read are below `available`
-    /// (row `r` is at slot `r % ring_rows` of `ring`), writing output row
-    /// `o` to row `o % STRIP` of `pending`. Stops with `Some((first, rows))`
-    /// when a strip of output is complete (the last may be shorter), which
-    /// the caller must take before calling again; `None` when it needs more
-    /// input or is done.
-    fn run(&mut self, ring: &[f32], ring_rows: usize, available: usize, pending: &mut [f32]) -> Option<(usize, usize)> {
+    /// Takes steps while the input rows they read are below
+    /// `input.available`, writing output row `o` to row `o % STRIP` of
+    /// `pending`. Stops with `Some((first, rows))` when a strip of output is
+    /// complete (the last may be shorter), which the caller must take before
+    /// calling again; `None` when it needs more input or is done.
+    fn run(&mut self, input: RingRows<'_>, pending: &mut [f32]) -> Option<(usize, usize)> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, the only requirement of this function.
-            return unsafe { self.run_avx2(ring, ring_rows, available, pending) };
+            return unsafe { self.run_avx2(input, pending) };
         }
-        self.run_portable(ring, ring_rows, available, pending)
+        self.run_portable(input, pending)
     }
 
     /// The same loops compiled for 8-lane vectors (identical results, as for
     /// [`box_columns_avx2`]).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(
-        &mut self,
-        ring: &[f32],
-        ring_rows: usize,
-        available: usize,
-        pending: &mut [f32],
-    ) -> Option<(usize, usize)> {
-        self.run_portable(ring, ring_rows, available, pending)
+    unsafe fn run_avx2(&mut self, input: RingRows<'_>, pending: &mut [f32]) -> Option<(usize, usize)> {
+        self.run_portable(input, pending)
     }
 
     #[inline(always)]
-    fn run_portable(
-        &mut self,
-        ring: &[f32],
-        ring_rows: usize,
-        available: usize,
-        pending: &mut [f32],
-    ) -> Option<(usize, usize)> {
+    fn run_portable(&mut self, input: RingRows<'_>, pending: &mut [f32]) -> Option<(usize, usize)> {
+        let RingRows {
+            ring,
+            ring_rows,
+            available,
+        } = input;
         let width = self.width;
         let p = &self.phases;
         let (grown, slid) = (p.grow_silent + p.grow, p.grow_silent + p.grow + p.slide);
