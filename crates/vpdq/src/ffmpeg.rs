@@ -217,11 +217,11 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     } else {
         format!("{select},scale=w={w}:h={h}:flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24")
     };
+    let (mut stdout, child_stdout) = frame_channel()?;
     // `-noautorotate`: phones tag portrait videos with a display rotation,
     // which the command line would apply (and our scale back to the stored
     // size would then squash). The reference hashes frames as decoded,
     // ignoring the tag, so a rotated copy must hash as its original does.
-    let (mut stdout, child_stdout) = frame_channel()?;
     let child = Command::new("ffmpeg")
         .args([
             "-nostdin",
