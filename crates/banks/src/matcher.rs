@@ -216,15 +216,13 @@ impl Matcher {
                 crate::Change::Removed(id) => {
                     self.pdq.remove(*id);
                     if let Some(number) = self.video_numbers.remove(id) {
-                        self.videos.remove(number);
-                        self.video_entries[number] = (0, String::new());
+                        self.forget_video(number);
                     }
                 }
                 crate::Change::Added { id, bank, signal, .. } if signal == "vpdq" => {
                     if let Some(frames) = video_frames.get(id) {
                         if let Some(old) = self.video_numbers.remove(id) {
-                            self.videos.remove(old);
-                            self.video_entries[old] = (0, String::new());
+                            self.forget_video(old);
                         }
                         // A removed video's number comes back: reuse its row.
                         let number = self.videos.add(frames);
@@ -254,6 +252,13 @@ impl Matcher {
             }
         }
         Ok(())
+    }
+
+    /// Takes a video out of the index and blanks its row; the index may give
+    /// its number to the next video added.
+    fn forget_video(&mut self, number: usize) {
+        self.videos.remove(number);
+        self.video_entries[number] = (0, String::new());
     }
 
     /// Entries in the PDQ index (live, including additions not yet compacted).

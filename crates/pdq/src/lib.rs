@@ -128,7 +128,6 @@ pub struct Hasher {
     pending: Vec<f32>,
     /// Rows a caller's fill function writes into.
     input: Vec<f32>,
-    column_stream_sums: Vec<f32>,
 }
 
 /// Where the luma comes from: a whole plane, or a function that writes rows
@@ -269,14 +268,13 @@ impl Hasher {
             ring,
             pending,
             input,
-            column_stream_sums,
         } = self;
         strips.fit(width);
         ring.resize(ring_rows * width, 0.0);
         pending.resize(STRIP * width, 0.0);
         narrow.resize(2 * 64 * height, 0.0);
         let (narrow, narrow_out) = narrow.split_at_mut(64 * height);
-        let mut column_pass = ColumnStream::new(height, width, window_along_cols, column_stream_sums);
+        let mut column_pass = ColumnStream::new(height, width, window_along_cols, column_sums);
         for first in (0..height).step_by(STRIP) {
             let rows = STRIP.min(height - first);
             let strip_rows: &[f32] = match &mut source {
