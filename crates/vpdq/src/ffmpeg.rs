@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::{yuv, Feature, VpdqError};
+use crate::{mp4, yuv, Feature, VpdqError};
 
 /// How to hash a video.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +30,7 @@ impl Default for HashOptions {
     }
 }
 
-/// What ffprobe says of the first video stream.
+/// The first video stream's size and frame rate.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct VideoInfo {
     /// Width in pixels.
@@ -98,7 +98,7 @@ fn probe_stream(path: &Path) -> Result<(VideoInfo, String), VpdqError> {
             "stream=width,height,pix_fmt,avg_frame_rate,r_frame_rate",
         ])
         .args(["-of", "default=noprint_wrappers=1"])
-        .arg(path)
+        .arg(input_url(path))
         .stdin(Stdio::null())
         .output()
         .map_err(not_found)?;
@@ -149,7 +149,7 @@ const SEND_BUFFER_BYTES: libc::c_int = 4 << 20;
 /// into buffers of its own and queues them, so the copies never wait for
 /// each other; otherwise the two cost about the same in profiles.
 #[cfg(unix)]
-fn frame_channel() -> std::io::Result<(Box<dyn Read + Send>, Stdio)> {
+fn frame_channel() -> std::io::Result<(FrameReader, Stdio)> {
     use std::os::fd::{AsRawFd, OwnedFd};
     let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
     // Room for frames ahead, so the decoder seldom waits for us. The kernel
@@ -168,15 +168,21 @@ fn frame_channel() -> std::io::Result<(Box<dyn Read + Send>, Stdio)> {
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         );
     }
-    Ok((Box::new(ours), Stdio::from(OwnedFd::from(theirs))))
+    Ok((ours, Stdio::from(OwnedFd::from(theirs))))
 }
 
 /// Elsewhere, a pipe.
 #[cfg(not(unix))]
-fn frame_channel() -> std::io::Result<(Box<dyn Read + Send>, Stdio)> {
+fn frame_channel() -> std::io::Result<(FrameReader, Stdio)> {
     let (reader, writer) = std::io::pipe()?;
-    Ok((Box::new(reader), Stdio::from(writer)))
+    Ok((reader, Stdio::from(writer)))
 }
+
+/// Our end of the frame channel.
+#[cfg(unix)]
+type FrameReader = std::os::unix::net::UnixStream;
+#[cfg(not(unix))]
+type FrameReader = std::io::PipeReader;
 
 /// Kills the child when dropped, so no path leaves a decoder running.
 struct KillOnDrop(Arc<Mutex<Child>>);
@@ -190,111 +196,385 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// ffmpeg's input argument for a path: `file:` keeps a name such as
+/// `http:x.mp4` or `concat:a|b` (both possible on a seized device) from being
+/// read as a protocol.
+fn input_url(path: &Path) -> std::ffi::OsString {
+    let mut url = std::ffi::OsString::from("file:");
+    url.push(path.as_os_str());
+    url
+}
+
+/// The frames' layout, as the stream line of ffmpeg's `Output #0` report
+/// gives it.
+#[derive(Debug, Clone, PartialEq)]
+struct StreamFormat {
+    pix_fmt: String,
+    width: u32,
+    height: u32,
+}
+
+/// Frames larger than this are refused rather than allocated: a 16K frame
+/// in RGB is 0.8 GB.
+const MAX_FRAME_BYTES: usize = 1 << 30;
+
+/// What comes through the frame channel: the decoder's own 4:2:0 frames,
+/// converted to luma here, or RGB24 from swscale in the child.
+enum Frames {
+    Yuv420(yuv::Coefficients),
+    Rgb24,
+}
+
+impl Frames {
+    fn frame_bytes(&self, width: usize, height: usize) -> usize {
+        match self {
+            Frames::Yuv420(_) => yuv::frame_bytes(width, height),
+            Frames::Rgb24 => width * height * 3,
+        }
+    }
+}
+
+/// The most of ffmpeg's log kept for error messages.
+const MAX_LOG_BYTES: usize = 1 << 20;
+
+/// What ffmpeg's log said before its first frame.
+#[cfg(unix)]
+enum Discovery {
+    /// The frames' format.
+    Format(StreamFormat),
+    /// ffmpeg ended without reporting an output: it failed, or the video
+    /// has no frame.
+    Ended,
+    /// Frames come, but the log does not say their format in a way this
+    /// code understands.
+    NotInLog,
+}
+
+/// A running `ffmpeg` child and the threads that watch it.
+struct Decoder {
+    frames: FrameReader,
+    child: Arc<Mutex<Child>>,
+    /// The child's log, until `keep_reading_log` hands it to a thread.
+    stderr: Option<std::process::ChildStderr>,
+    /// The log read before that.
+    log: Vec<u8>,
+    log_reader: Option<std::thread::JoinHandle<Vec<u8>>>,
+    /// Names the output in the log so that no text from the file can pose
+    /// as ffmpeg's report of it: see `discover_format`.
+    output_url: String,
+    done: mpsc::Sender<()>,
+    watchdog: std::thread::JoinHandle<bool>,
+    timeout: Duration,
+    _guard: KillOnDrop,
+}
+
+/// A name for ffmpeg's output that nothing in the input can predict. The
+/// `pipe:` protocol writes to standard output whenever what follows it is
+/// not a number, so the name costs nothing.
+fn unpredictable_output_url() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    format!("pipe:tantalum{:016x}", hasher.finish())
+}
+
+impl Decoder {
+    /// Starts ffmpeg on the first video stream through `filter`, writing
+    /// raw frames as `pix_fmt` (the decoder's own format when `None`).
+    fn spawn(path: &Path, filter: &str, pix_fmt: Option<&str>, timeout: Duration) -> Result<Decoder, VpdqError> {
+        let (frames, child_stdout) = frame_channel()?;
+        let output_url = unpredictable_output_url();
+        let mut command = Command::new("ffmpeg");
+        // `-v level+info`: each line tagged with its level, so errors can be
+        // told apart, and the `Output #0` report that says the frames' format.
+        // `-noautorotate`: phones tag portrait videos with a display rotation,
+        // which the command line would apply (and our scale back to the stored
+        // size would then squash). The reference hashes frames as decoded,
+        // ignoring the tag, so a rotated copy must hash as its original does.
+        command
+            .args(["-nostdin", "-hide_banner", "-nostats", "-v", "level+info"])
+            .args(["-threads", "1", "-noautorotate", "-i"])
+            .arg(input_url(path))
+            .args([
+                "-map",
+                "0:v:0",
+                "-an",
+                "-sn",
+                "-dn",
+                "-fps_mode",
+                "passthrough",
+                "-vf",
+                filter,
+            ])
+            // No text from the file in the output's report (see `discover_format`).
+            .args(["-map_metadata", "-1", "-map_chapters", "-1", "-f", "rawvideo"]);
+        if let Some(pix_fmt) = pix_fmt {
+            command.args(["-pix_fmt", pix_fmt]);
+        }
+        let mut child = command
+            .arg(&output_url)
+            .stdin(Stdio::null())
+            .stdout(child_stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(not_found)?;
+        let stderr = child.stderr.take();
+        let child = Arc::new(Mutex::new(child));
+        let guard = KillOnDrop(Arc::clone(&child));
+        let (done, done_rx) = mpsc::channel::<()>();
+        let watchdog_child = Arc::clone(&child);
+        let watchdog = std::thread::spawn(move || {
+            if done_rx.recv_timeout(timeout) == Err(mpsc::RecvTimeoutError::Timeout) {
+                if let Ok(mut c) = watchdog_child.lock() {
+                    let _ = c.kill();
+                }
+                return true;
+            }
+            false
+        });
+        Ok(Decoder {
+            frames,
+            child,
+            stderr,
+            log: Vec::new(),
+            log_reader: None,
+            output_url,
+            done,
+            watchdog,
+            timeout,
+            _guard: guard,
+        })
+    }
+}
+
+impl Decoder {
+    /// Reads ffmpeg's log until a frame can be read (or ffmpeg has ended),
+    /// and returns the frames' format from ffmpeg's report of its output, or
+    /// `None` where the log does not give it.
+    ///
+    /// ffmpeg writes that report before the first frame, so once a frame is
+    /// readable the report is in the log. The report is found by the
+    /// output's name, which is random: the input's report shows the file's
+    /// metadata, which could otherwise pose as the output's. The log is read
+    /// while waiting, not after, because ffmpeg stops when its log is full.
+    #[cfg(unix)]
+    fn discover_format(&mut self) -> Discovery {
+        use std::os::fd::AsRawFd;
+        let Some(stderr) = self.stderr.as_mut() else {
+            return Discovery::NotInLog;
+        };
+        let mut chunk = [0u8; 16 << 10];
+        let mut fds = [
+            libc::pollfd {
+                fd: self.frames.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: stderr.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let mut frame_ready = false;
+        loop {
+            // Until a frame is ready, waiting without a limit: the watchdog
+            // kills the child at the time limit, which ends the log. After,
+            // taking only what the log holds already.
+            let wait_ms = if frame_ready { 0 } else { -1 };
+            // SAFETY: two live pollfd structs, their count, a timeout.
+            if unsafe { libc::poll(fds.as_mut_ptr(), 2, wait_ms) } < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Discovery::NotInLog;
+            }
+            if fds[1].revents != 0 {
+                match stderr.read(&mut chunk) {
+                    Ok(n) if n > 0 => {
+                        keep_log(&mut self.log, &chunk[..n]);
+                        continue;
+                    }
+                    _ => {
+                        self.stderr = None;
+                        return match parse_output_report(&self.log, &self.output_url) {
+                            Some(format) => Discovery::Format(format),
+                            None => Discovery::Ended,
+                        };
+                    }
+                }
+            }
+            if frame_ready {
+                break;
+            }
+            frame_ready = fds[0].revents != 0;
+        }
+        parse_output_report(&self.log, &self.output_url).map_or(Discovery::NotInLog, Discovery::Format)
+    }
+
+    /// Hands the rest of the log to a thread, so ffmpeg never waits on it.
+    fn keep_reading_log(&mut self) {
+        if let Some(mut stderr) = self.stderr.take() {
+            let mut log = std::mem::take(&mut self.log);
+            self.log_reader = Some(std::thread::spawn(move || {
+                let mut chunk = [0u8; 16 << 10];
+                while let Ok(n) = stderr.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    keep_log(&mut log, &chunk[..n]);
+                }
+                log
+            }));
+        }
+    }
+
+    /// Waits for the child and says how it went.
+    fn finish(mut self, read_error: Option<std::io::Error>) -> Result<(), VpdqError> {
+        self.keep_reading_log();
+        drop(self.frames);
+        let status = self.child.lock().expect("child lock").wait()?;
+        let _ = self.done.send(());
+        let timed_out = self.watchdog.join().unwrap_or(false);
+        let log = self.log_reader.take().and_then(|t| t.join().ok()).unwrap_or_default();
+        if timed_out {
+            return Err(VpdqError::Timeout(self.timeout.as_secs()));
+        }
+        if let Some(e) = read_error {
+            return Err(VpdqError::Io(e));
+        }
+        if !status.success() {
+            let log = String::from_utf8_lossy(&log);
+            return Err(match first_error(&log) {
+                Some(line) if line.contains("matches no streams") => VpdqError::NoVideoStream,
+                Some(line) => VpdqError::Decode(line),
+                None => VpdqError::Decode(format!("ffmpeg failed ({status})")),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn keep_log(log: &mut Vec<u8>, bytes: &[u8]) {
+    let room = MAX_LOG_BYTES.saturating_sub(log.len());
+    log.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+/// The first line ffmpeg logged at level error or worse, without its level
+/// tag (`[context @ 0x…] [error] message`, or `[error] message`).
+fn first_error(log: &str) -> Option<String> {
+    log.lines().find_map(|line| {
+        ["[error] ", "[fatal] ", "[panic] "].iter().find_map(|tag| {
+            let at = line.find(tag)?;
+            let context = &line[..at];
+            (context.is_empty() || context.starts_with('[') && context.ends_with("] "))
+                .then(|| format!("{context}{}", &line[at + tag.len()..]).trim().to_string())
+        })
+    })
+}
+
+/// The format of the frames from ffmpeg's report of the output named
+/// `output_url`: its first stream's line, e.g.
+/// `[info]   Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(progressive), 480x720, q=2-31, …`.
+fn parse_output_report(log: &[u8], output_url: &str) -> Option<StreamFormat> {
+    let log = String::from_utf8_lossy(log);
+    let heading = format!("[info] Output #0, rawvideo, to '{output_url}':");
+    let stream = log
+        .lines()
+        .skip_while(|line| *line != heading)
+        .skip(1)
+        .find(|line| line.starts_with("[info]   Stream #0:0"))?;
+    let description = &stream[stream.find(": Video: ")? + ": Video: ".len()..];
+    // Fields are separated by ", " outside brackets: codec, pixel format
+    // with its details, size with its aspect ratios, then rates.
+    let mut fields = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in description.char_indices() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                fields.push(description[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    fields.push(description[start..].trim());
+    let pix_fmt = fields.get(1)?.split('(').next()?.trim();
+    let (width, height) = fields.get(2)?.split(' ').next()?.split_once('x')?;
+    let (width, height): (u32, u32) = (width.parse().ok()?, height.parse().ok()?);
+    (width > 0 && height > 0 && !pix_fmt.is_empty()).then(|| StreamFormat {
+        pix_fmt: pix_fmt.to_string(),
+        width,
+        height,
+    })
+}
+
+/// The RGB path: swscale's area filter with the defaults sws_getContext
+/// uses: BT.601 coefficients and the range the pixel format implies,
+/// whatever the stream's colour tags say (the command line would otherwise
+/// honour them).
+fn rgb_filter(select: &str, width: u32, height: u32) -> String {
+    format!("{select},scale=w={width}:h={height}:flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24")
+}
+
 /// Hashes a video's sampled frames as the reference does.
 pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<Feature>), VpdqError> {
-    let (info, pix_fmt) = probe_stream(path)?;
-    let (w, h) = if options.size > 0 {
-        (options.size, options.size)
-    } else {
-        (info.width, info.height)
-    };
-    // Native-size 4:2:0 8-bit video (nearly all of it) comes from the child
-    // as it was decoded and is converted here exactly as swscale would (see
-    // `yuv.rs`); anything else is converted by swscale in the child.
-    let yuv = if options.size == 0 {
-        yuv::coefficients(&pix_fmt, w, h)
+    // MP4 and QuickTime files (nearly all phone and chat video) state the
+    // frame rate in their boxes, read here as libavformat reads them. Only
+    // other files, and N×N hashing (whose report needs the video's own
+    // size), ask ffprobe, a second child whose dynamic loading alone costs
+    // about as much CPU as decoding a short clip.
+    let known_rate = if options.size == 0 {
+        mp4::mp4_frame_rate(path)
     } else {
         None
     };
-    // The reference: static_cast<int>(secondsPerHash * frameRate), at least 1.
-    let frame_mod = ((options.seconds_per_hash * info.frame_rate) as i64).max(1) as u64;
-    // swscale's area filter with the defaults sws_getContext uses: BT.601
-    // coefficients and the range the pixel format implies, whatever the
-    // stream's colour tags say (the command line would otherwise honour them).
-    let select = format!("select=not(mod(n\\,{frame_mod}))");
-    let filter = if yuv.is_some() {
-        select
-    } else {
-        format!("{select},scale=w={w}:h={h}:flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24")
-    };
-    let (mut stdout, child_stdout) = frame_channel()?;
-    // `-noautorotate`: phones tag portrait videos with a display rotation,
-    // which the command line would apply (and our scale back to the stored
-    // size would then squash). The reference hashes frames as decoded,
-    // ignoring the tag, so a rotated copy must hash as its original does.
-    let child = Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-hide_banner",
-            "-v",
-            "error",
-            "-threads",
-            "1",
-            "-noautorotate",
-            "-i",
-        ])
-        .arg(path)
-        .args([
-            "-map",
-            "0:v:0",
-            "-an",
-            "-sn",
-            "-dn",
-            "-fps_mode",
-            "passthrough",
-            "-vf",
-            &filter,
-        ])
-        // The decoder's own format when converting here, so the child converts nothing.
-        .args([
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            if yuv.is_some() { &pix_fmt } else { "rgb24" },
-            "-",
-        ])
-        .stdin(Stdio::null())
-        .stdout(child_stdout)
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(not_found)?;
-    let child = Arc::new(Mutex::new(child));
-    let _guard = KillOnDrop(Arc::clone(&child));
-    let mut stderr = {
-        let mut c = child.lock().expect("child lock");
-        c.stderr.take().expect("piped stderr")
-    };
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watchdog_child = Arc::clone(&child);
-    let timeout = options.timeout;
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(timeout) == Err(mpsc::RecvTimeoutError::Timeout) {
-            if let Ok(mut c) = watchdog_child.lock() {
-                let _ = c.kill();
-            }
-            return true;
+    let (frame_rate, probed) = match known_rate {
+        Some((num, den)) => (num as f64 / den as f64, None),
+        None => {
+            let (info, pix_fmt) = probe_stream(path)?;
+            (info.frame_rate, Some((info, pix_fmt)))
         }
-        false
-    });
-
-    let (width, height) = (w as usize, h as usize);
-    let frame_bytes = if yuv.is_some() {
-        yuv::frame_bytes(width, height)
-    } else {
-        width * height * 3
     };
+    // The reference: static_cast<int>(secondsPerHash * frameRate), at least 1.
+    let frame_mod = ((options.seconds_per_hash * frame_rate) as i64).max(1) as u64;
+    let select = format!("select=not(mod(n\\,{frame_mod}))");
+    // Native-size 4:2:0 8-bit video (nearly all of it) comes from the child
+    // as it was decoded and is converted here exactly as swscale would (see
+    // `yuv.rs`); anything else is converted by swscale in the child.
+    let (mut decoder, frames, width, height) = match probed {
+        Some((info, pix_fmt)) => probed_frames(path, &select, &info, &pix_fmt, options)?,
+        None => native_frames(path, &select, options)?,
+    };
+    decoder.keep_reading_log();
+    let info = VideoInfo {
+        width,
+        height,
+        frame_rate,
+    };
+
+    let (width, height) = (width as usize, height as usize);
+    let frame_bytes = frames.frame_bytes(width, height);
+    if frame_bytes > MAX_FRAME_BYTES {
+        return Err(VpdqError::Decode(format!("frames of {width}x{height} are too large")));
+    }
     let mut raw = vec![0u8; frame_bytes];
-    let mut converter = yuv.map(yuv::Converter::new);
+    let mut converter = match frames {
+        Frames::Yuv420(coefficients) => Some(yuv::Converter::new(coefficients)),
+        Frames::Rgb24 => None,
+    };
     let mut hasher = pdq::Hasher::new();
     let mut features = Vec::new();
     let mut read_error = None;
     for index in 0u64.. {
-        match stdout.read_exact(&mut raw) {
+        match decoder.frames.read_exact(&mut raw) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
             Err(e) => {
@@ -322,25 +602,139 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
             frame,
             quality: hash.quality,
             pdq: hash.hash,
-            timestamp: frame as f64 / info.frame_rate,
+            timestamp: frame as f64 / frame_rate,
         });
     }
-    drop(stdout);
-    let status = child.lock().expect("child lock").wait()?;
-    let _ = done_tx.send(());
-    let timed_out = watchdog.join().unwrap_or(false);
-    let stderr_text = errors.join().unwrap_or_default();
-    if timed_out {
-        return Err(VpdqError::Timeout(timeout.as_secs()));
-    }
-    if let Some(e) = read_error {
-        return Err(VpdqError::Io(e));
-    }
-    if !status.success() {
-        return Err(VpdqError::Decode(first_line(&stderr_text)));
-    }
+    decoder.finish(read_error)?;
     if features.is_empty() {
         return Err(VpdqError::Decode("no frame could be decoded".into()));
     }
     Ok((info, features))
+}
+
+/// Starts ffmpeg on a video ffprobe has described.
+fn probed_frames(
+    path: &Path,
+    select: &str,
+    info: &VideoInfo,
+    pix_fmt: &str,
+    options: &HashOptions,
+) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
+    let (w, h) = if options.size > 0 {
+        (options.size, options.size)
+    } else {
+        (info.width, info.height)
+    };
+    let native = if options.size == 0 {
+        yuv::coefficients(pix_fmt, w, h)
+    } else {
+        None
+    };
+    let decoder = match native {
+        Some(_) => Decoder::spawn(path, select, Some(pix_fmt), options.timeout)?,
+        None => Decoder::spawn(path, &rgb_filter(select, w, h), Some("rgb24"), options.timeout)?,
+    };
+    Ok((decoder, native.map_or(Frames::Rgb24, Frames::Yuv420), w, h))
+}
+
+/// Starts ffmpeg at the video's own size and format, learning both from
+/// its log, so that no ffprobe is needed; starts it again with RGB output
+/// when the format is not one converted here.
+#[cfg(unix)]
+fn native_frames(path: &Path, select: &str, options: &HashOptions) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
+    let mut decoder = Decoder::spawn(path, select, None, options.timeout)?;
+    let format = match decoder.discover_format() {
+        Discovery::Format(format) => format,
+        Discovery::Ended => {
+            decoder.finish(None)?;
+            return Err(VpdqError::Decode("no frame could be decoded".into()));
+        }
+        Discovery::NotInLog => {
+            drop(decoder);
+            let (info, pix_fmt) = probe_stream(path)?;
+            return probed_frames(path, select, &info, &pix_fmt, options);
+        }
+    };
+    let (w, h) = (format.width, format.height);
+    match yuv::coefficients(&format.pix_fmt, w, h) {
+        Some(c) => Ok((decoder, Frames::Yuv420(c), w, h)),
+        None => {
+            drop(decoder);
+            let decoder = Decoder::spawn(path, &rgb_filter(select, w, h), Some("rgb24"), options.timeout)?;
+            Ok((decoder, Frames::Rgb24, w, h))
+        }
+    }
+}
+
+/// Without `poll`, ffprobe's way.
+#[cfg(not(unix))]
+fn native_frames(path: &Path, select: &str, options: &HashOptions) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
+    let (info, pix_fmt) = probe_stream(path)?;
+    probed_frames(path, select, &info, &pix_fmt, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The log of `ffmpeg -v level+info` (FFmpeg 5.1) hashing a conformance
+    /// video, with a file whose metadata poses as an output report.
+    const LOG: &str = "\
+[info] Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'file:chair-19-sd-bar.mp4':
+[info]   Metadata:
+[info]     title           : [info] Output #0, rawvideo, to 'pipe:':
+[info]   Stream #0:0: Video: rawvideo (Y800 / 0x30303859), gray, 8x8, q=2-31
+[info]   Stream #0:0[0x1](und): Video: h264 (Main) (avc1 / 0x31637661), yuv420p(progressive), 480x720, 827 kb/s
+[info] Stream mapping:
+[info]   Stream #0:0 -> #0:0 (h264 (native) -> rawvideo (native))
+[info] Output #0, rawvideo, to 'pipe:tantalum0123':
+[info]   Metadata:
+[info]     encoder         : Lavf59.27.100
+[info]   Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuvj420p(pc, bt709, progressive), 480x720 [SAR 1:1 DAR 2:3], q=2-31, 124416 kb/s, 30 fps, 30 tbn
+[info]     Metadata:
+[info]       encoder         : Lavc59.37.100 rawvideo
+[h264 @ 0x5558b7a768c0] [warning] a warning
+[h264 @ 0x5558b7a768c0] [error] Invalid NAL unit size (1853 > 1659).
+[error] Error while decoding stream #0:0: Invalid data found when processing input
+";
+
+    #[test]
+    fn the_format_comes_from_the_report_of_our_output_only() {
+        assert_eq!(
+            parse_output_report(LOG.as_bytes(), "pipe:tantalum0123"),
+            Some(StreamFormat {
+                pix_fmt: "yuvj420p".into(),
+                width: 480,
+                height: 720
+            })
+        );
+        // Under another name, the one a file could guess, nothing.
+        assert_eq!(parse_output_report(LOG.as_bytes(), "pipe:"), None);
+        assert_eq!(parse_output_report(LOG.as_bytes(), "pipe:tantalum9999"), None);
+        let truncated = &LOG[..LOG.find("[info]   Stream #0:0: Video: rawvideo (I420").unwrap()];
+        assert_eq!(parse_output_report(truncated.as_bytes(), "pipe:tantalum0123"), None);
+    }
+
+    #[test]
+    fn output_names_differ_and_write_to_standard_output() {
+        let (a, b) = (unpredictable_output_url(), unpredictable_output_url());
+        assert_ne!(a, b);
+        // ffmpeg's pipe protocol takes a name that does not start with a digit as fd 1.
+        assert!(a
+            .strip_prefix("pipe:")
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_alphabetic())));
+    }
+
+    #[test]
+    fn errors_are_told_from_other_lines_by_their_level() {
+        assert_eq!(
+            first_error(LOG).as_deref(),
+            Some("[h264 @ 0x5558b7a768c0] Invalid NAL unit size (1853 > 1659).")
+        );
+        assert_eq!(
+            first_error("[info] a message that says [error] inside\n[error] /x.mp4: Invalid data\n").as_deref(),
+            Some("/x.mp4: Invalid data")
+        );
+        assert_eq!(first_error("[info] fine\n"), None);
+    }
 }

@@ -12,12 +12,14 @@
 
 mod ffmpeg;
 mod matching;
+mod mp4;
 pub mod testing;
 mod text;
 mod yuv;
 
 pub use ffmpeg::{ffmpeg_available, hash_video, probe, HashOptions, VideoInfo};
 pub use matching::{match_videos, MatchThresholds, VideoIndex, VideoMatch};
+pub use mp4::mp4_frame_rate;
 pub use text::{parse_features, write_features};
 
 /// The hash of one sampled frame.

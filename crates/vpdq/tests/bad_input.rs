@@ -156,3 +156,53 @@ fn text_format_round_trip_and_errors() {
         }
     }
 }
+
+/// The frames' size and format are read from ffmpeg's log, which also shows
+/// the file's metadata: a file whose metadata imitates ffmpeg's report of
+/// the output (here of 8×8 grey frames) must hash as it would without it.
+#[test]
+fn metadata_posing_as_ffmpegs_report_changes_nothing() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = make(
+        dir.path(),
+        "plain.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10:duration=2",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let forged_report = "x\n[info] Output #0, rawvideo, to 'pipe:':\n\
+                         [info]   Stream #0:0: Video: rawvideo (Y800 / 0x30303859), gray, 8x8\n[info] y=v";
+    let plain_arg = plain.to_str().unwrap();
+    let posing = make(
+        dir.path(),
+        "posing.mp4",
+        &[
+            "-i",
+            plain_arg,
+            "-c",
+            "copy",
+            "-movflags",
+            "use_metadata_tags",
+            "-metadata",
+            forged_report,
+        ],
+    );
+    let options = vpdq::HashOptions {
+        seconds_per_hash: 0.0,
+        ..Default::default()
+    };
+    let (info, expected) = vpdq::hash_video(&plain, &options).unwrap();
+    assert_eq!((info.width, info.height), (160, 120));
+    assert_eq!(expected.len(), 20);
+    let (info, features) = vpdq::hash_video(&posing, &options).unwrap();
+    assert_eq!((info.width, info.height), (160, 120));
+    assert_eq!(vpdq::write_features(&features), vpdq::write_features(&expected));
+}

@@ -258,11 +258,21 @@ fn a_full_range_video_hashes_as_ffmpegs_conversion_of_it() {
         ..Default::default()
     };
     let (info, ours) = vpdq::hash_video(&full, &options).unwrap();
+    assert_first_frames_hash_as_ffmpegs_rgb(&full, &info, &ours, 24);
+}
+
+/// The first `frames` hashed frames of `video` are PDQ of the RGB24 frames
+/// ffmpeg's own conversion gives (as the reference's swscale call makes).
+fn assert_first_frames_hash_as_ffmpegs_rgb(
+    video: &Path,
+    info: &vpdq::VideoInfo,
+    ours: &[vpdq::Feature],
+    frames: usize,
+) {
     let (w, h) = (info.width as usize, info.height as usize);
-    let frames = 24;
     let rgb = std::process::Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-noautorotate", "-i"])
-        .arg(&full)
+        .arg(video)
         .args(["-frames:v", &frames.to_string(), "-vf"])
         .arg("scale=flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24")
         .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
@@ -277,7 +287,41 @@ fn a_full_range_video_hashes_as_ffmpegs_conversion_of_it() {
         assert_eq!(
             (ours[i].pdq, ours[i].quality),
             (expected.hash, expected.quality),
-            "frame {i}"
+            "{}: frame {i}",
+            video.display()
         );
+    }
+}
+
+/// Formats the conversion here does not take (4:4:4, 10-bit, a width that
+/// is no multiple of 8) go through swscale in the child: ffmpeg reports the
+/// format, and is started again for RGB.
+#[test]
+fn other_formats_hash_as_ffmpegs_conversion_of_them() {
+    let Some(dir) = setup() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let source = dir.join("videos/pattern-sd-grey-bar.mp4");
+    for (name, args) in [
+        ("yuv444p.mp4", &["-pix_fmt", "yuv444p"][..]),
+        ("yuv420p10le.mp4", &["-pix_fmt", "yuv420p10le"][..]),
+        ("odd-width.mp4", &["-pix_fmt", "yuv420p", "-vf", "crop=iw-6:ih"][..]),
+    ] {
+        let out = tmp.path().join(name);
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y", "-i"])
+            .arg(&source)
+            .args(["-frames:v", "12", "-an", "-c:v", "libx264", "-preset", "ultrafast"])
+            .args(args)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "making {name}");
+        let options = HashOptions {
+            seconds_per_hash: 0.0,
+            ..Default::default()
+        };
+        let (info, ours) = vpdq::hash_video(&out, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(ours.len(), 12, "{name}");
+        assert_first_frames_hash_as_ffmpegs_rgb(&out, &info, &ours, 12);
     }
 }
