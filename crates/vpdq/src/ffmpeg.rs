@@ -104,7 +104,9 @@ fn probe_stream(path: &Path) -> Result<(VideoInfo, String), VpdqError> {
         .map_err(not_found)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        return Err(VpdqError::Decode(first_line(&String::from_utf8_lossy(&out.stderr))));
+        let message = first_line(&String::from_utf8_lossy(&out.stderr));
+        let url = input_url(path).to_string_lossy().into_owned();
+        return Err(VpdqError::Decode(message.replace(&url, &path.display().to_string())));
     }
     let field = |name: &str| {
         stdout
@@ -226,28 +228,97 @@ enum Frames {
 }
 
 impl Frames {
-    fn frame_bytes(&self, width: usize, height: usize) -> usize {
-        match self {
+    /// The bytes of one frame, or `None` past [`MAX_FRAME_BYTES`].
+    fn frame_bytes(&self, width: usize, height: usize) -> Option<usize> {
+        let pixels = width.checked_mul(height).filter(|&p| p <= MAX_FRAME_BYTES)?;
+        let bytes = match self {
             Frames::Yuv420(_) => yuv::frame_bytes(width, height),
-            Frames::Rgb24 => width * height * 3,
-        }
+            Frames::Rgb24 => pixels * 3,
+        };
+        (bytes <= MAX_FRAME_BYTES).then_some(bytes)
     }
 }
-
-/// The most of ffmpeg's log kept for error messages.
-const MAX_LOG_BYTES: usize = 1 << 20;
 
 /// What ffmpeg's log said before its first frame.
 #[cfg(unix)]
 enum Discovery {
     /// The frames' format.
     Format(StreamFormat),
-    /// ffmpeg ended without reporting an output: it failed, or the video
-    /// has no frame.
+    /// ffmpeg ended without reporting an output and without writing a
+    /// frame: it failed, or the video has no frame.
     Ended,
     /// Frames come, but the log does not say their format in a way this
     /// code understands.
     NotInLog,
+}
+
+/// ffmpeg's log (`-v level+info`), read a line at a time as it comes: the
+/// report of the output, and the lines at level error or worse. Nothing
+/// else is kept, so a noisy decoder or a file with megabytes of metadata
+/// costs no memory and cannot push the report or the errors out.
+struct Log {
+    line: Vec<u8>,
+    /// The heading of the report of our output (see `unpredictable_output_url`).
+    heading: String,
+    in_report: bool,
+    format: Option<StreamFormat>,
+    errors: Vec<String>,
+}
+
+/// Lines longer than this are cut: no line this code looks for is near it.
+const MAX_LOG_LINE: usize = 4096;
+/// Error lines kept for the message (a corrupt stream can log thousands).
+const MAX_ERROR_LINES: usize = 16;
+
+impl Log {
+    fn new(output_url: &str) -> Self {
+        Log {
+            line: Vec::new(),
+            heading: format!("[info] Output #0, rawvideo, to '{output_url}':"),
+            in_report: false,
+            format: None,
+            errors: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            self.extend_line(&bytes[..end]);
+            self.end_line();
+            bytes = &bytes[end + 1..];
+        }
+        self.extend_line(bytes);
+    }
+
+    fn extend_line(&mut self, bytes: &[u8]) {
+        let room = MAX_LOG_LINE.saturating_sub(self.line.len());
+        self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// Takes a last line without its newline.
+    fn end(&mut self) {
+        if !self.line.is_empty() {
+            self.end_line();
+        }
+    }
+
+    fn end_line(&mut self) {
+        let line = String::from_utf8_lossy(&self.line);
+        if self.format.is_none() {
+            if line == self.heading {
+                self.in_report = true;
+            } else if self.in_report && line.starts_with("[info]   Stream #0:0") {
+                self.format = parse_stream_line(&line);
+                self.in_report = false;
+            }
+        }
+        if self.errors.len() < MAX_ERROR_LINES {
+            if let Some(error) = error_line(&line) {
+                self.errors.push(error);
+            }
+        }
+        self.line.clear();
+    }
 }
 
 /// A running `ffmpeg` child and the threads that watch it.
@@ -256,12 +327,10 @@ struct Decoder {
     child: Arc<Mutex<Child>>,
     /// The child's log, until `keep_reading_log` hands it to a thread.
     stderr: Option<std::process::ChildStderr>,
-    /// The log read before that.
-    log: Vec<u8>,
-    log_reader: Option<std::thread::JoinHandle<Vec<u8>>>,
-    /// Names the output in the log so that no text from the file can pose
-    /// as ffmpeg's report of it: see `discover_format`.
-    output_url: String,
+    log: Log,
+    log_reader: Option<std::thread::JoinHandle<Log>>,
+    /// The input as ffmpeg was given it and as our messages name it.
+    input: (String, String),
     done: mpsc::Sender<()>,
     watchdog: std::thread::JoinHandle<bool>,
     timeout: Duration,
@@ -269,8 +338,10 @@ struct Decoder {
 }
 
 /// A name for ffmpeg's output that nothing in the input can predict. The
-/// `pipe:` protocol writes to standard output whenever what follows it is
-/// not a number, so the name costs nothing.
+/// input's report shows the file's metadata, which could otherwise pose as
+/// the report of the output that says the frames' format. The `pipe:`
+/// protocol writes to standard output whenever what follows it is not a
+/// number, so the name costs nothing.
 fn unpredictable_output_url() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -285,8 +356,9 @@ fn unpredictable_output_url() -> String {
 
 impl Decoder {
     /// Starts ffmpeg on the first video stream through `filter`, writing
-    /// raw frames as `pix_fmt` (the decoder's own format when `None`).
-    fn spawn(path: &Path, filter: &str, pix_fmt: Option<&str>, timeout: Duration) -> Result<Decoder, VpdqError> {
+    /// raw frames as `pix_fmt` (the decoder's own format when `None`); it
+    /// is stopped at `deadline`, which a restart keeps.
+    fn spawn(path: &Path, filter: &str, pix_fmt: Option<&str>, deadline: Deadline) -> Result<Decoder, VpdqError> {
         let (frames, child_stdout) = frame_channel()?;
         let output_url = unpredictable_output_url();
         let mut command = Command::new("ffmpeg");
@@ -311,7 +383,7 @@ impl Decoder {
                 "-vf",
                 filter,
             ])
-            // No text from the file in the output's report (see `discover_format`).
+            // No text from the file in the output's report.
             .args(["-map_metadata", "-1", "-map_chapters", "-1", "-f", "rawvideo"]);
         if let Some(pix_fmt) = pix_fmt {
             command.args(["-pix_fmt", pix_fmt]);
@@ -328,8 +400,9 @@ impl Decoder {
         let guard = KillOnDrop(Arc::clone(&child));
         let (done, done_rx) = mpsc::channel::<()>();
         let watchdog_child = Arc::clone(&child);
+        let left = deadline.at.saturating_duration_since(std::time::Instant::now());
         let watchdog = std::thread::spawn(move || {
-            if done_rx.recv_timeout(timeout) == Err(mpsc::RecvTimeoutError::Timeout) {
+            if done_rx.recv_timeout(left) == Err(mpsc::RecvTimeoutError::Timeout) {
                 if let Ok(mut c) = watchdog_child.lock() {
                     let _ = c.kill();
                 }
@@ -341,26 +414,24 @@ impl Decoder {
             frames,
             child,
             stderr,
-            log: Vec::new(),
+            log: Log::new(&output_url),
             log_reader: None,
-            output_url,
+            input: (
+                input_url(path).to_string_lossy().into_owned(),
+                path.display().to_string(),
+            ),
             done,
             watchdog,
-            timeout,
+            timeout: deadline.limit,
             _guard: guard,
         })
     }
-}
 
-impl Decoder {
     /// Reads ffmpeg's log until a frame can be read (or ffmpeg has ended),
-    /// and returns the frames' format from ffmpeg's report of its output, or
-    /// `None` where the log does not give it.
+    /// and says what the log gave by then.
     ///
-    /// ffmpeg writes that report before the first frame, so once a frame is
-    /// readable the report is in the log. The report is found by the
-    /// output's name, which is random: the input's report shows the file's
-    /// metadata, which could otherwise pose as the output's. The log is read
+    /// ffmpeg writes its report of the output before the first frame, so
+    /// once a frame is readable the report is in the log. The log is read
     /// while waiting, not after, because ffmpeg stops when its log is full.
     #[cfg(unix)]
     fn discover_format(&mut self) -> Discovery {
@@ -369,22 +440,16 @@ impl Decoder {
             return Discovery::NotInLog;
         };
         let mut chunk = [0u8; 16 << 10];
-        let mut fds = [
-            libc::pollfd {
-                fd: self.frames.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: stderr.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
+        let poll_fd = |fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let mut fds = [poll_fd(self.frames.as_raw_fd()), poll_fd(stderr.as_raw_fd())];
         let mut frame_ready = false;
         loop {
             // Until a frame is ready, waiting without a limit: the watchdog
-            // kills the child at the time limit, which ends the log. After,
+            // kills the child at the deadline, which ends the log. After,
             // taking only what the log holds already.
             let wait_ms = if frame_ready { 0 } else { -1 };
             // SAFETY: two live pollfd structs, their count, a timeout.
@@ -396,17 +461,13 @@ impl Decoder {
             }
             if fds[1].revents != 0 {
                 match stderr.read(&mut chunk) {
-                    Ok(n) if n > 0 => {
-                        keep_log(&mut self.log, &chunk[..n]);
+                    Ok(0) => break,
+                    Ok(n) => {
+                        self.log.feed(&chunk[..n]);
                         continue;
                     }
-                    _ => {
-                        self.stderr = None;
-                        return match parse_output_report(&self.log, &self.output_url) {
-                            Some(format) => Discovery::Format(format),
-                            None => Discovery::Ended,
-                        };
-                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
                 }
             }
             if frame_ready {
@@ -414,20 +475,34 @@ impl Decoder {
             }
             frame_ready = fds[0].revents != 0;
         }
-        parse_output_report(&self.log, &self.output_url).map_or(Discovery::NotInLog, Discovery::Format)
+        if let Some(format) = self.log.format.take() {
+            return Discovery::Format(format);
+        }
+        // The log ended (the child is ending) with no report: failed, or
+        // nothing to decode, unless frames came all the same.
+        fds[0].revents = 0;
+        // SAFETY: as above, one pollfd, no waiting.
+        let frames_came = frame_ready || unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) } > 0 && fds[0].revents != 0;
+        if frames_came {
+            Discovery::NotInLog
+        } else {
+            Discovery::Ended
+        }
     }
 
     /// Hands the rest of the log to a thread, so ffmpeg never waits on it.
     fn keep_reading_log(&mut self) {
         if let Some(mut stderr) = self.stderr.take() {
-            let mut log = std::mem::take(&mut self.log);
+            let mut log = std::mem::replace(&mut self.log, Log::new(""));
             self.log_reader = Some(std::thread::spawn(move || {
                 let mut chunk = [0u8; 16 << 10];
-                while let Ok(n) = stderr.read(&mut chunk) {
-                    if n == 0 {
-                        break;
+                loop {
+                    match stderr.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => log.feed(&chunk[..n]),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
                     }
-                    keep_log(&mut log, &chunk[..n]);
                 }
                 log
             }));
@@ -441,7 +516,11 @@ impl Decoder {
         let status = self.child.lock().expect("child lock").wait()?;
         let _ = self.done.send(());
         let timed_out = self.watchdog.join().unwrap_or(false);
-        let log = self.log_reader.take().and_then(|t| t.join().ok()).unwrap_or_default();
+        let mut log = match self.log_reader.take() {
+            Some(reader) => reader.join().unwrap_or_else(|_| Log::new("")),
+            None => self.log,
+        };
+        log.end();
         if timed_out {
             return Err(VpdqError::Timeout(self.timeout.as_secs()));
         }
@@ -449,10 +528,10 @@ impl Decoder {
             return Err(VpdqError::Io(e));
         }
         if !status.success() {
-            let log = String::from_utf8_lossy(&log);
-            return Err(match first_error(&log) {
+            let (url, path) = &self.input;
+            return Err(match log.errors.first() {
                 Some(line) if line.contains("matches no streams") => VpdqError::NoVideoStream,
-                Some(line) => VpdqError::Decode(line),
+                Some(line) => VpdqError::Decode(line.replace(url.as_str(), path)),
                 None => VpdqError::Decode(format!("ffmpeg failed ({status})")),
             });
         }
@@ -460,35 +539,43 @@ impl Decoder {
     }
 }
 
-fn keep_log(log: &mut Vec<u8>, bytes: &[u8]) {
-    let room = MAX_LOG_BYTES.saturating_sub(log.len());
-    log.extend_from_slice(&bytes[..bytes.len().min(room)]);
+/// When to stop decoding one video, over however many children it takes.
+#[derive(Clone, Copy)]
+struct Deadline {
+    at: std::time::Instant,
+    limit: Duration,
 }
 
-/// The first line ffmpeg logged at level error or worse, without its level
-/// tag (`[context @ 0x…] [error] message`, or `[error] message`).
-fn first_error(log: &str) -> Option<String> {
-    log.lines().find_map(|line| {
-        ["[error] ", "[fatal] ", "[panic] "].iter().find_map(|tag| {
-            let at = line.find(tag)?;
-            let context = &line[..at];
-            (context.is_empty() || context.starts_with('[') && context.ends_with("] "))
-                .then(|| format!("{context}{}", &line[at + tag.len()..]).trim().to_string())
-        })
-    })
+/// A line ffmpeg logged at level error or worse, without its level tag, or
+/// `None`. av_log writes such a line as `[error] message`, or after the
+/// context's own tags: `[h264 @ 0x55…] [error] message` (two for a nested
+/// context). Only that shape counts: text from the file (a title, say)
+/// appears in lines that begin `[info]`, and cannot pass for an error.
+fn error_line(line: &str) -> Option<String> {
+    let mut rest = line;
+    let mut context = String::new();
+    for _ in 0..3 {
+        for tag in ["[error] ", "[fatal] ", "[panic] "] {
+            if let Some(message) = rest.strip_prefix(tag) {
+                return Some(format!("{context}{message}").trim().to_string());
+            }
+        }
+        // A context tag: `[name @ 0xHEX] `.
+        let end = rest.find("] ")?;
+        let (name, address) = rest.strip_prefix('[')?[..end - 1].split_once(" @ 0x")?;
+        if name.is_empty() || address.is_empty() || !address.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        context.push_str(&rest[..end + 2]);
+        rest = &rest[end + 2..];
+    }
+    None
 }
 
-/// The format of the frames from ffmpeg's report of the output named
-/// `output_url`: its first stream's line, e.g.
+/// The frames' format from the stream line of ffmpeg's report of its
+/// output, e.g.
 /// `[info]   Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(progressive), 480x720, q=2-31, …`.
-fn parse_output_report(log: &[u8], output_url: &str) -> Option<StreamFormat> {
-    let log = String::from_utf8_lossy(log);
-    let heading = format!("[info] Output #0, rawvideo, to '{output_url}':");
-    let stream = log
-        .lines()
-        .skip_while(|line| *line != heading)
-        .skip(1)
-        .find(|line| line.starts_with("[info]   Stream #0:0"))?;
+fn parse_stream_line(stream: &str) -> Option<StreamFormat> {
     let description = &stream[stream.find(": Video: ")? + ": Video: ".len()..];
     // Fields are separated by ", " outside brackets: codec, pixel format
     // with its details, size with its aspect ratios, then rates.
@@ -531,10 +618,14 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     // other files, and N×N hashing (whose report needs the video's own
     // size), ask ffprobe, a second child whose dynamic loading alone costs
     // about as much CPU as decoding a short clip.
-    let known_rate = if options.size == 0 {
+    let known_rate = if options.size == 0 && cfg!(unix) {
         mp4::mp4_frame_rate(path)
     } else {
         None
+    };
+    let deadline = Deadline {
+        at: std::time::Instant::now() + options.timeout,
+        limit: options.timeout,
     };
     let (frame_rate, probed) = match known_rate {
         Some((num, den)) => (num as f64 / den as f64, None),
@@ -550,8 +641,8 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     // as it was decoded and is converted here exactly as swscale would (see
     // `yuv.rs`); anything else is converted by swscale in the child.
     let (mut decoder, frames, width, height) = match probed {
-        Some((info, pix_fmt)) => probed_frames(path, &select, &info, &pix_fmt, options)?,
-        None => native_frames(path, &select, options)?,
+        Some((info, pix_fmt)) => probed_frames(path, &select, &info, &pix_fmt, options.size, deadline)?,
+        None => native_frames(path, &select, deadline)?,
     };
     decoder.keep_reading_log();
     let info = VideoInfo {
@@ -561,10 +652,9 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     };
 
     let (width, height) = (width as usize, height as usize);
-    let frame_bytes = frames.frame_bytes(width, height);
-    if frame_bytes > MAX_FRAME_BYTES {
+    let Some(frame_bytes) = frames.frame_bytes(width, height) else {
         return Err(VpdqError::Decode(format!("frames of {width}x{height} are too large")));
-    }
+    };
     let mut raw = vec![0u8; frame_bytes];
     let mut converter = match frames {
         Frames::Yuv420(coefficients) => Some(yuv::Converter::new(coefficients)),
@@ -618,21 +708,22 @@ fn probed_frames(
     select: &str,
     info: &VideoInfo,
     pix_fmt: &str,
-    options: &HashOptions,
+    size: u32,
+    deadline: Deadline,
 ) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
-    let (w, h) = if options.size > 0 {
-        (options.size, options.size)
+    let (w, h) = if size > 0 {
+        (size, size)
     } else {
         (info.width, info.height)
     };
-    let native = if options.size == 0 {
+    let native = if size == 0 {
         yuv::coefficients(pix_fmt, w, h)
     } else {
         None
     };
     let decoder = match native {
-        Some(_) => Decoder::spawn(path, select, Some(pix_fmt), options.timeout)?,
-        None => Decoder::spawn(path, &rgb_filter(select, w, h), Some("rgb24"), options.timeout)?,
+        Some(_) => Decoder::spawn(path, select, Some(pix_fmt), deadline)?,
+        None => Decoder::spawn(path, &rgb_filter(select, w, h), Some("rgb24"), deadline)?,
     };
     Ok((decoder, native.map_or(Frames::Rgb24, Frames::Yuv420), w, h))
 }
@@ -641,8 +732,8 @@ fn probed_frames(
 /// its log, so that no ffprobe is needed; starts it again with RGB output
 /// when the format is not one converted here.
 #[cfg(unix)]
-fn native_frames(path: &Path, select: &str, options: &HashOptions) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
-    let mut decoder = Decoder::spawn(path, select, None, options.timeout)?;
+fn native_frames(path: &Path, select: &str, deadline: Deadline) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
+    let mut decoder = Decoder::spawn(path, select, None, deadline)?;
     let format = match decoder.discover_format() {
         Discovery::Format(format) => format,
         Discovery::Ended => {
@@ -652,7 +743,7 @@ fn native_frames(path: &Path, select: &str, options: &HashOptions) -> Result<(De
         Discovery::NotInLog => {
             drop(decoder);
             let (info, pix_fmt) = probe_stream(path)?;
-            return probed_frames(path, select, &info, &pix_fmt, options);
+            return probed_frames(path, select, &info, &pix_fmt, 0, deadline);
         }
     };
     let (w, h) = (format.width, format.height);
@@ -660,7 +751,7 @@ fn native_frames(path: &Path, select: &str, options: &HashOptions) -> Result<(De
         Some(c) => Ok((decoder, Frames::Yuv420(c), w, h)),
         None => {
             drop(decoder);
-            let decoder = Decoder::spawn(path, &rgb_filter(select, w, h), Some("rgb24"), options.timeout)?;
+            let decoder = Decoder::spawn(path, &rgb_filter(select, w, h), Some("rgb24"), deadline)?;
             Ok((decoder, Frames::Rgb24, w, h))
         }
     }
@@ -668,9 +759,9 @@ fn native_frames(path: &Path, select: &str, options: &HashOptions) -> Result<(De
 
 /// Without `poll`, ffprobe's way.
 #[cfg(not(unix))]
-fn native_frames(path: &Path, select: &str, options: &HashOptions) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
+fn native_frames(path: &Path, select: &str, deadline: Deadline) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
     let (info, pix_fmt) = probe_stream(path)?;
-    probed_frames(path, select, &info, &pix_fmt, options)
+    probed_frames(path, select, &info, &pix_fmt, 0, deadline)
 }
 
 #[cfg(test)]
@@ -698,10 +789,20 @@ mod tests {
 [error] Error while decoding stream #0:0: Invalid data found when processing input
 ";
 
+    /// The log fed to a `Log` in uneven pieces, as pipes deliver it.
+    fn read_log(log: &str, output_url: &str) -> Log {
+        let mut reader = Log::new(output_url);
+        for piece in log.as_bytes().chunks(37) {
+            reader.feed(piece);
+        }
+        reader.end();
+        reader
+    }
+
     #[test]
     fn the_format_comes_from_the_report_of_our_output_only() {
         assert_eq!(
-            parse_output_report(LOG.as_bytes(), "pipe:tantalum0123"),
+            read_log(LOG, "pipe:tantalum0123").format,
             Some(StreamFormat {
                 pix_fmt: "yuvj420p".into(),
                 width: 480,
@@ -709,10 +810,19 @@ mod tests {
             })
         );
         // Under another name, the one a file could guess, nothing.
-        assert_eq!(parse_output_report(LOG.as_bytes(), "pipe:"), None);
-        assert_eq!(parse_output_report(LOG.as_bytes(), "pipe:tantalum9999"), None);
+        assert_eq!(read_log(LOG, "pipe:").format, None);
+        assert_eq!(read_log(LOG, "pipe:tantalum9999").format, None);
         let truncated = &LOG[..LOG.find("[info]   Stream #0:0: Video: rawvideo (I420").unwrap()];
-        assert_eq!(parse_output_report(truncated.as_bytes(), "pipe:tantalum0123"), None);
+        assert_eq!(read_log(truncated, "pipe:tantalum0123").format, None);
+        // Megabytes of metadata on one line neither hide the report nor stay in memory.
+        let long = LOG.replacen(
+            "title           : ",
+            &format!("title           : {}", "x".repeat(3 << 20)),
+            1,
+        );
+        let log = read_log(&long, "pipe:tantalum0123");
+        assert_eq!(log.format.map(|f| f.width), Some(480));
+        assert!(log.line.capacity() <= 2 * MAX_LOG_LINE);
     }
 
     #[test]
@@ -728,13 +838,28 @@ mod tests {
     #[test]
     fn errors_are_told_from_other_lines_by_their_level() {
         assert_eq!(
-            first_error(LOG).as_deref(),
-            Some("[h264 @ 0x5558b7a768c0] Invalid NAL unit size (1853 > 1659).")
+            read_log(LOG, "").errors,
+            [
+                "[h264 @ 0x5558b7a768c0] Invalid NAL unit size (1853 > 1659).",
+                "Error while decoding stream #0:0: Invalid data found when processing input"
+            ]
         );
         assert_eq!(
-            first_error("[info] a message that says [error] inside\n[error] /x.mp4: Invalid data\n").as_deref(),
-            Some("/x.mp4: Invalid data")
+            error_line("[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d177efd900] [error] moov atom not found").as_deref(),
+            Some("[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d177efd900] moov atom not found")
         );
-        assert_eq!(first_error("[info] fine\n"), None);
+        assert_eq!(
+            error_line("[fatal] file:/x.mp4: Invalid data").as_deref(),
+            Some("file:/x.mp4: Invalid data")
+        );
+        // Text from a file, in a line of another level or posing as a context.
+        for line in [
+            "[info]     title           : x] [error] Decryption key missing",
+            "[info] a message that says [error] inside",
+            "[x] [error] not a context",
+            "[info] fine",
+        ] {
+            assert_eq!(error_line(line), None, "{line}");
+        }
     }
 }

@@ -19,6 +19,8 @@ mod yuv;
 
 pub use ffmpeg::{ffmpeg_available, hash_video, probe, HashOptions, VideoInfo};
 pub use matching::{match_videos, MatchThresholds, VideoIndex, VideoMatch};
+/// Public for the tests that check it against ffprobe.
+#[doc(hidden)]
 pub use mp4::mp4_frame_rate;
 pub use text::{parse_features, write_features};
 

@@ -206,3 +206,44 @@ fn metadata_posing_as_ffmpegs_report_changes_nothing() {
     assert_eq!((info.width, info.height), (160, 120));
     assert_eq!(vpdq::write_features(&features), vpdq::write_features(&expected));
 }
+
+/// A video ffmpeg opens but has no decoder for fails with ffmpeg's own
+/// reason, not a generic one.
+#[test]
+fn an_undecodable_stream_is_an_error_that_says_why() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let video = make(
+        dir.path(),
+        "bars.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=64x48:rate=10:duration=1",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let mut bytes = std::fs::read(&video).unwrap();
+    // The sample entry's type, not the brand of the same name in `ftyp`.
+    let stsd = bytes
+        .windows(4)
+        .position(|w| w == b"stsd")
+        .expect("a sample description");
+    let entry = stsd
+        + bytes[stsd..]
+            .windows(4)
+            .position(|w| w == b"avc1")
+            .expect("an avc1 sample entry");
+    bytes[entry..entry + 4].copy_from_slice(b"zzzz");
+    let unknown = dir.path().join("unknown-codec.mp4");
+    std::fs::write(&unknown, &bytes).unwrap();
+    let e = vpdq::hash_video(&unknown, &vpdq::HashOptions::default()).unwrap_err();
+    match e {
+        vpdq::VpdqError::Decode(message) => assert!(message.contains("Decoder"), "{message}"),
+        other => panic!("{other}"),
+    }
+}
