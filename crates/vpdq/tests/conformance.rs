@@ -294,8 +294,8 @@ fn assert_first_frames_hash_as_ffmpegs_rgb(
 }
 
 /// Formats the conversion here does not take (4:4:4, 10-bit, a width that
-/// is no multiple of 8) go through swscale in the child: ffmpeg reports the
-/// format, and is started again for RGB.
+/// is no multiple of 8, RGB) go through swscale in the child: ffmpeg reports
+/// the format (or cannot write it as YUV4MPEG), and is started again for RGB.
 #[test]
 fn other_formats_hash_as_ffmpegs_conversion_of_them() {
     let Some(dir) = setup() else { return };
@@ -305,6 +305,8 @@ fn other_formats_hash_as_ffmpegs_conversion_of_them() {
         ("yuv444p.mp4", &["-pix_fmt", "yuv444p"][..]),
         ("yuv420p10le.mp4", &["-pix_fmt", "yuv420p10le"][..]),
         ("odd-width.mp4", &["-pix_fmt", "yuv420p", "-vf", "crop=iw-6:ih"][..]),
+        // Decoded as RGB, which YUV4MPEG cannot carry: then ffprobe's way.
+        ("rgb.mov", &["-c:v", "png", "-pix_fmt", "rgb24"][..]),
     ] {
         let out = tmp.path().join(name);
         let status = std::process::Command::new("ffmpeg")
