@@ -78,7 +78,8 @@ fn chroma_terms(u: u8, v: u8, c: &Coefficients) -> (i32, i32, i32) {
     )
 }
 
-#[inline(always)]
+/// The luma term of a pixel (computed in 16-bit lanes in `luma_rows`).
+#[cfg(test)]
 fn luma_term(y: u8, c: &Coefficients) -> i32 {
     mulhi(((y as i32) << 3) - c.y_offset, c.y)
 }
@@ -107,12 +108,12 @@ pub(crate) fn frame_bytes(width: usize, height: usize) -> usize {
 /// One range's conversion, with reusable per-row chroma terms.
 pub(crate) struct Converter {
     coefficients: Coefficients,
-    red: Vec<i32>,
-    green: Vec<i32>,
-    blue: Vec<i32>,
-    red_half: Vec<i32>,
-    green_half: Vec<i32>,
-    blue_half: Vec<i32>,
+    red: Vec<i16>,
+    green: Vec<i16>,
+    blue: Vec<i16>,
+    red_half: Vec<i16>,
+    green_half: Vec<i16>,
+    blue_half: Vec<i16>,
 }
 
 impl Converter {
@@ -171,6 +172,7 @@ impl Converter {
         for terms in [&mut self.red_half, &mut self.green_half, &mut self.blue_half] {
             terms.resize(half, 0);
         }
+        let (y_coefficient, y_offset) = (c.y as i16, c.y_offset as i16);
         let first_pair = first_row / 2;
         let pairs = luma.len() / (2 * width);
         let u_rows = us.chunks_exact(half).skip(first_pair).take(pairs);
@@ -185,7 +187,9 @@ impl Converter {
                 .zip(&mut self.red_half)
                 .zip(self.green_half.iter_mut().zip(&mut self.blue_half))
             {
-                (*r, *g, *b) = chroma_terms(u, v, &c);
+                let (red, green, blue) = chroma_terms(u, v, &c);
+                // They fit 16 bits (see `mulhi`), as in the assembly's lanes.
+                (*r, *g, *b) = (red as i16, green as i16, blue as i16);
             }
             for (full, half) in [
                 (&mut self.red, &self.red_half),
@@ -208,7 +212,9 @@ impl Converter {
                     .zip(&self.green)
                     .zip(&self.blue)
                 {
-                    let y = luma_term(y, &c);
+                    // `luma_term` in 16-bit lanes, as `pmulhw` computes it:
+                    // half the vector work of 32-bit lanes.
+                    let y = (((((y as i16) << 3) - y_offset) as i32 * y_coefficient as i32) >> 16) as i16;
                     *o = pdq::luma(
                         (y + r).clamp(0, 255) as u8,
                         (y + g).clamp(0, 255) as u8,
