@@ -263,6 +263,9 @@ struct Log {
     in_report: bool,
     format: Option<StreamFormat>,
     errors: Vec<String>,
+    /// The YUV4MPEG muxer refused the stream (its pixel format), at any
+    /// point of the log: other errors may come first.
+    y4m_refused: bool,
 }
 
 /// Lines longer than this are cut: no line this code looks for is near it.
@@ -278,6 +281,7 @@ impl Log {
             in_report: false,
             format: None,
             errors: Vec::new(),
+            y4m_refused: false,
         }
     }
 
@@ -312,8 +316,9 @@ impl Log {
                 self.in_report = false;
             }
         }
-        if self.errors.len() < MAX_ERROR_LINES {
-            if let Some(error) = error_line(&line) {
+        if let Some(error) = error_line(&line) {
+            self.y4m_refused |= error.starts_with("[yuv4mpegpipe @");
+            if self.errors.len() < MAX_ERROR_LINES {
                 self.errors.push(error);
             }
         }
@@ -338,6 +343,8 @@ struct Decoder {
     frames: FrameReader,
     /// The frames come as YUV4MPEG (else raw).
     y4m: bool,
+    /// YUV4MPEG's stream header, where `discover_format` read it.
+    y4m_header: Option<Vec<u8>>,
     child: Arc<Mutex<Child>>,
     /// The child's log, until `keep_reading_log` hands it to a thread.
     stderr: Option<std::process::ChildStderr>,
@@ -438,6 +445,7 @@ impl Decoder {
         Ok(Decoder {
             frames,
             y4m: matches!(output, Output::Y4m(_)),
+            y4m_header: None,
             child,
             stderr,
             log: Log::new(muxer, &output_url),
@@ -473,7 +481,7 @@ impl Decoder {
         };
         let mut fds = [poll_fd(self.frames.as_raw_fd()), poll_fd(stderr.as_raw_fd())];
         let mut frame_ready = false;
-        loop {
+        while self.log.format.is_none() {
             // Until a frame is ready, waiting without a limit: the watchdog
             // kills the child at the deadline, which ends the log. After,
             // taking only what the log holds already.
@@ -499,17 +507,32 @@ impl Decoder {
             if frame_ready {
                 break;
             }
-            frame_ready = fds[0].revents != 0;
+            if fds[0].revents != 0 {
+                // YUV4MPEG's stream header is written before the report; the
+                // first frame only after it.
+                if self.y4m && self.y4m_header.is_none() {
+                    self.y4m_header = Some(read_line(&mut self.frames));
+                    continue;
+                }
+                frame_ready = true;
+            }
         }
         if let Some(format) = self.log.format.take() {
             return Discovery::Format(format);
         }
-        // The log ended (the child is ending) with no report: failed, or
-        // nothing to decode, unless frames came all the same.
-        fds[0].revents = 0;
-        // SAFETY: as above, one pollfd, no waiting.
-        let frames_came = frame_ready || unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) } > 0 && fds[0].revents != 0;
-        if frames_came {
+        // No report, and the log ended (the child is ending) or a frame
+        // came. A closed channel polls readable too, so look for data.
+        let mut byte = 0u8;
+        // SAFETY: a one-byte peek into a live byte, not waiting.
+        let peeked = unsafe {
+            libc::recv(
+                self.frames.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if peeked > 0 {
             Discovery::NotInLog
         } else {
             Discovery::Ended
@@ -536,10 +559,15 @@ impl Decoder {
     }
 
     /// Waits for the child and says how it went.
-    fn finish(mut self, read_error: Option<std::io::Error>) -> Result<(), VpdqError> {
+    fn finish(self, read_error: Option<std::io::Error>) -> Result<(), VpdqError> {
+        self.finish_with_log(read_error).0
+    }
+
+    /// [`Decoder::finish`], and the child's whole log.
+    fn finish_with_log(mut self, read_error: Option<std::io::Error>) -> (Result<(), VpdqError>, Log) {
         self.keep_reading_log();
         drop(self.frames);
-        let status = self.child.lock().expect("child lock").wait()?;
+        let status = self.child.lock().expect("child lock").wait();
         let _ = self.done.send(());
         let timed_out = self.watchdog.join().unwrap_or(false);
         let mut log = match self.log_reader.take() {
@@ -547,21 +575,25 @@ impl Decoder {
             None => self.log,
         };
         log.end();
-        if timed_out {
-            return Err(VpdqError::Timeout(self.timeout.as_secs()));
-        }
-        if let Some(e) = read_error {
-            return Err(VpdqError::Io(e));
-        }
-        if !status.success() {
-            let (url, path) = &self.input;
-            return Err(match log.errors.first() {
-                Some(line) if line.contains("matches no streams") => VpdqError::NoVideoStream,
-                Some(line) => VpdqError::Decode(line.replace(url.as_str(), path)),
-                None => VpdqError::Decode(format!("ffmpeg failed ({status})")),
-            });
-        }
-        Ok(())
+        let result = if timed_out {
+            Err(VpdqError::Timeout(self.timeout.as_secs()))
+        } else if let Some(e) = read_error {
+            Err(VpdqError::Io(e))
+        } else {
+            match status {
+                Err(e) => Err(VpdqError::Io(e)),
+                Ok(status) if !status.success() => {
+                    let (url, path) = &self.input;
+                    Err(match log.errors.first() {
+                        Some(line) if line.contains("matches no streams") => VpdqError::NoVideoStream,
+                        Some(line) => VpdqError::Decode(line.replace(url.as_str(), path)),
+                        None => VpdqError::Decode(format!("ffmpeg failed ({status})")),
+                    })
+                }
+                Ok(_) => Ok(()),
+            }
+        };
+        (result, log)
     }
 }
 
@@ -690,7 +722,11 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     let mut features = Vec::new();
     let mut read_error = None;
     if decoder.y4m {
-        read_y4m_header(&mut decoder.frames, width, height)?;
+        let header = match decoder.y4m_header.take() {
+            Some(header) => header,
+            None => read_line(&mut decoder.frames),
+        };
+        check_y4m_header(&header, width, height)?;
     }
     for index in 0u64.. {
         match read_frame(&mut decoder.frames, decoder.y4m, &mut raw) {
@@ -731,33 +767,36 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     Ok((info, features))
 }
 
-/// Reads the YUV4MPEG stream header and checks that it announces the
-/// frames' size as ffmpeg's report did.
-fn read_y4m_header(frames: &mut impl Read, width: usize, height: usize) -> Result<(), VpdqError> {
-    let mut header = Vec::new();
+/// Reads a line (YUV4MPEG's stream header) from the frame channel a byte
+/// at a time, so that no frame is read with it: up to 1 KiB, without the
+/// newline; what came before the end where the channel ends first.
+fn read_line(frames: &mut impl Read) -> Vec<u8> {
+    let mut line = Vec::new();
     let mut byte = [0u8; 1];
-    // Once per video, so a byte at a time costs nothing and reads no frame.
-    while header.len() < 1024 {
+    while line.len() < 1024 {
         match frames.read(&mut byte) {
-            Ok(0) => break,
-            Ok(_) if byte[0] == b'\n' => {
-                let header = String::from_utf8_lossy(&header);
-                let mut fields = header.split(' ');
-                let expected = [format!("W{width}"), format!("H{height}")];
-                if fields.next() == Some("YUV4MPEG2") && fields.take(2).eq(expected.iter().map(String::as_str)) {
-                    return Ok(());
-                }
-                return Err(VpdqError::Decode(format!(
-                    "ffmpeg's YUV4MPEG header {header:?} is not of {width}x{height} frames"
-                )));
-            }
-            Ok(_) => header.push(byte[0]),
+            Ok(1) if byte[0] != b'\n' => line.push(byte[0]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(VpdqError::Io(e)),
+            _ => break,
         }
     }
-    // No header: ffmpeg failed, and says why when it is waited for.
-    Ok(())
+    line
+}
+
+/// Checks that YUV4MPEG's stream header announces frames of the size
+/// ffmpeg reported. An empty one is a child that failed before writing
+/// anything, which it says when it is waited for.
+fn check_y4m_header(header: &[u8], width: usize, height: usize) -> Result<(), VpdqError> {
+    let text = String::from_utf8_lossy(header);
+    let mut fields = text.split(' ');
+    let expected = [format!("W{width}"), format!("H{height}")];
+    if header.is_empty() || fields.next() == Some("YUV4MPEG2") && fields.take(2).eq(expected.iter().map(String::as_str))
+    {
+        return Ok(());
+    }
+    Err(VpdqError::Decode(format!(
+        "ffmpeg's YUV4MPEG header {text:?} is not of {width}x{height} frames"
+    )))
 }
 
 /// Reads the next frame into `frame`: `false` at the end of the stream
@@ -818,15 +857,15 @@ fn native_frames(path: &Path, select: &str, deadline: Deadline) -> Result<(Decod
     let mut decoder = Decoder::spawn(path, select, Output::Y4m(None), deadline)?;
     let format = match decoder.discover_format() {
         Discovery::Format(format) => format,
-        Discovery::Ended => match decoder.finish(None) {
+        Discovery::Ended => match decoder.finish_with_log(None) {
             // A format YUV4MPEG cannot carry (RGB, palettes, NV12…): ffprobe
             // names it, and swscale converts it.
-            Err(VpdqError::Decode(message)) if message.starts_with("[yuv4mpegpipe @") => {
+            (Err(_), log) if log.y4m_refused => {
                 let (info, pix_fmt) = probe_stream(path)?;
                 return probed_frames(path, select, &info, &pix_fmt, 0, deadline);
             }
-            Err(e) => return Err(e),
-            Ok(()) => return Err(VpdqError::Decode("no frame could be decoded".into())),
+            (Err(e), _) => return Err(e),
+            (Ok(()), _) => return Err(VpdqError::Decode("no frame could be decoded".into())),
         },
         Discovery::NotInLog => {
             drop(decoder);
