@@ -1,31 +1,8 @@
 //! Videos that cannot be hashed give clean errors: corrupt, empty, audio only.
 
-use std::process::Command;
+mod common;
 
-fn ffmpeg_or_skip() -> bool {
-    if vpdq::ffmpeg_available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("TANTALUM_REQUIRE_CONFORMANCE").is_none(),
-        "ffmpeg is needed"
-    );
-    eprintln!("skipped: ffmpeg not found");
-    false
-}
-
-/// A small synthetic test video made by ffmpeg itself (no media from anywhere else).
-fn make(dir: &std::path::Path, name: &str, args: &[&str]) -> std::path::PathBuf {
-    let path = dir.join(name);
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .arg(&path)
-        .status()
-        .unwrap();
-    assert!(status.success(), "making {name}");
-    path
-}
+use common::{ffmpeg_or_skip, make, put_first_on_path, real_program, script, test_pattern};
 
 #[test]
 fn corrupt_empty_and_audio_only_files_are_errors() {
@@ -48,17 +25,11 @@ fn corrupt_empty_and_audio_only_files_are_errors() {
     let e = vpdq::hash_video(&audio, &options).unwrap_err();
     assert!(matches!(e, vpdq::VpdqError::NoVideoStream), "{e}");
 
-    let video = make(
+    let video = test_pattern(
         dir.path(),
         "bars.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=10:duration=2",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+        "size=160x120:rate=10:duration=2",
+        &["-pix_fmt", "yuv420p"],
     );
     let (info, features) = vpdq::hash_video(&video, &options).unwrap();
     assert_eq!((info.width, info.height), (160, 120));
@@ -92,39 +63,21 @@ fn a_hang_is_stopped_by_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     // A decoder that hangs, for real: an `ffmpeg` first on PATH that becomes `sleep` for the one
     // file named for it and is the real ffmpeg for everything else (other tests in this process).
-    let real = String::from_utf8(
-        Command::new("sh")
-            .args(["-c", "command -v ffmpeg"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
-    let video = make(
+    let real = real_program("ffmpeg").expect("ffmpeg on PATH");
+    let video = test_pattern(
         dir.path(),
         "hangs-forever.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=64x48:rate=10:duration=1",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+        "size=64x48:rate=10:duration=1",
+        &["-pix_fmt", "yuv420p"],
     );
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    let fake = bin.join("ffmpeg");
-    std::fs::write(
-        &fake,
-        format!("#!/bin/sh\ncase \"$*\" in *hangs-forever*) exec sleep 60 ;; esac\nexec '{real}' \"$@\"\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::set_var("PATH", format!("{}:{}", bin.display(), path.to_string_lossy()));
+    script(
+        &bin,
+        "ffmpeg",
+        &format!("#!/bin/sh\ncase \"$*\" in *hangs-forever*) exec sleep 60 ;; esac\nexec '{real}' \"$@\"\n"),
+    );
+    put_first_on_path(&bin);
 
     let options = vpdq::HashOptions {
         timeout: std::time::Duration::from_millis(500),
@@ -166,20 +119,14 @@ fn metadata_posing_as_ffmpegs_report_changes_nothing() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let plain = make(
+    let plain = test_pattern(
         dir.path(),
         "plain.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=10:duration=2",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+        "size=160x120:rate=10:duration=2",
+        &["-pix_fmt", "yuv420p"],
     );
-    let forged_report = "x\n[info] Output #0, rawvideo, to 'pipe:':\n\
-                         [info]   Stream #0:0: Video: rawvideo (Y800 / 0x30303859), gray, 8x8\n[info] y=v";
+    let forged_report = "x\n[info] Output #0, yuv4mpegpipe, to 'pipe:':\n\
+                         [info]   Stream #0:0: Video: wrapped_avframe, gray, 8x8\n[info] y=v";
     let plain_arg = plain.to_str().unwrap();
     let posing = make(
         dir.path(),
@@ -215,17 +162,11 @@ fn an_undecodable_stream_is_an_error_that_says_why() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let video = make(
+    let video = test_pattern(
         dir.path(),
         "bars.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=64x48:rate=10:duration=1",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+        "size=64x48:rate=10:duration=1",
+        &["-pix_fmt", "yuv420p"],
     );
     let mut bytes = std::fs::read(&video).unwrap();
     // The sample entry's type, not the brand of the same name in `ftyp`.

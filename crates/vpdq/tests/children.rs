@@ -5,69 +5,34 @@
 //!
 //! Its own test binary: it puts logging wrappers first on PATH.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn real(program: &str) -> Option<String> {
-    let out = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .ok()?;
-    let path = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (!path.is_empty()).then_some(path)
-}
+use common::{ffmpeg_or_skip, put_first_on_path, real_program, script, test_pattern};
 
-fn make(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
-    let path = dir.join(name);
-    let status = Command::new("ffmpeg")
-        .args([
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=64x48:rate=10:duration=1",
-        ])
-        .args(args)
-        .arg(&path)
-        .status()
-        .unwrap();
-    assert!(status.success(), "making {name}");
-    path
-}
+/// One second of ffmpeg's test pattern: one frame hashed.
+const PATTERN: &str = "size=64x48:rate=10:duration=1";
 
 #[test]
 fn each_kind_of_video_runs_the_children_it_needs_and_no_more() {
-    let (Some(ffmpeg), Some(ffprobe)) = (real("ffmpeg"), real("ffprobe")) else {
-        assert!(
-            std::env::var_os("TANTALUM_REQUIRE_CONFORMANCE").is_none(),
-            "ffmpeg is needed"
-        );
-        eprintln!("skipped: ffmpeg not found");
+    if !ffmpeg_or_skip() {
         return;
-    };
+    }
+    let ffmpeg = real_program("ffmpeg").expect("ffmpeg on PATH");
+    let ffprobe = real_program("ffprobe").expect("ffprobe on PATH");
     let dir = tempfile::tempdir().unwrap();
-    let plain = make(dir.path(), "plain.mp4", &["-pix_fmt", "yuv420p"]);
-    let deep = make(dir.path(), "deep.mp4", &["-pix_fmt", "yuv444p"]);
-    let rgb = make(dir.path(), "rgb.mov", &["-c:v", "png", "-pix_fmt", "rgb24"]);
-    let matroska = make(dir.path(), "plain.mkv", &["-pix_fmt", "yuv420p"]);
+    let plain = test_pattern(dir.path(), "plain.mp4", PATTERN, &["-pix_fmt", "yuv420p"]);
+    let deep = test_pattern(dir.path(), "deep.mp4", PATTERN, &["-pix_fmt", "yuv444p"]);
+    let rgb = test_pattern(dir.path(), "rgb.mov", PATTERN, &["-c:v", "png", "-pix_fmt", "rgb24"]);
+    let matroska = test_pattern(dir.path(), "plain.mkv", PATTERN, &["-pix_fmt", "yuv420p"]);
 
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     let runs = dir.path().join("runs.log");
     for (name, path) in [("ffmpeg", &ffmpeg), ("ffprobe", &ffprobe)] {
-        let wrapper = bin.join(name);
-        std::fs::write(
-            &wrapper,
-            format!("#!/bin/sh\necho {name} >> '{}'\nexec '{path}' \"$@\"\n", runs.display()),
-        )
-        .unwrap();
-        std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let log_run = format!("echo {name} >> '{}'", runs.display());
+        script(&bin, name, &format!("#!/bin/sh\n{log_run}\nexec '{path}' \"$@\"\n"));
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::set_var("PATH", format!("{}:{}", bin.display(), path.to_string_lossy()));
+    put_first_on_path(&bin);
 
     for (video, expected) in [
         // The frame rate from the boxes, the format from ffmpeg's log.
