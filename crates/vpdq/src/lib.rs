@@ -9,6 +9,14 @@
 //! at least 1), converts it to RGB24 with swscale's area filter at the
 //! video's own size (or N×N when asked), and hashes the whole frame with PDQ
 //! (no 512 pre-resize). The timestamp is `frame_number / frame_rate`.
+//!
+//! One child a video where possible, since each costs a dynamic load of
+//! FFmpeg's libraries: an MP4/MOV's frame rate is read from its boxes as
+//! libavformat reads it (`mp4.rs`; other files ask `ffprobe`), and the
+//! frames' size and pixel format come from ffmpeg's own report of its
+//! output. 4:2:0 frames arrive as ffmpeg decoded them (YUV4MPEG) and are
+//! converted here bit-exactly as swscale would (`yuv.rs`); other formats
+//! are converted by swscale in the child.
 
 mod ffmpeg;
 mod matching;
