@@ -124,7 +124,9 @@ pub struct Hasher {
     strips: Strips,
     /// The last rows of the first row pass, which the first column pass reads.
     ring: Vec<f32>,
-    /// Output rows of the first column pass not yet filtered along rows.
+    /// Output rows of the first column pass not yet filtered along rows,
+    /// transposed as a strip. Its own buffer, because a strip of them can
+    /// take more than one strip of input, whose row pass uses the others.
     pending: Vec<f32>,
     /// Rows a caller's fill function writes into.
     input: Vec<f32>,
@@ -260,7 +262,9 @@ impl Hasher {
         let columns: [usize; 64] = std::array::from_fn(|j| decimation_index(j, width));
         // The column filter needs its window of rows behind the strip being
         // written; a multiple of STRIP so that no strip wraps around.
-        let ring_rows = (window_along_cols + STRIP).div_ceil(STRIP) * STRIP;
+        // Steps go eight at a time, so a group may still need rows up to
+        // seven steps older than one step at a time would.
+        let ring_rows = (window_along_cols + STRIP + GROUP).div_ceil(STRIP) * STRIP;
         let Hasher {
             narrow,
             column_sums,
@@ -302,9 +306,8 @@ impl Hasher {
                 available: first + rows,
             };
             while let Some((done_first, done_rows)) = column_pass.run(input, pending) {
-                to_strip(&pending[..done_rows * width], width, &mut strips.rows);
                 box_strip_at(
-                    &strips.rows,
+                    pending,
                     &mut strips.filtered[..64 * STRIP],
                     width,
                     window_along_rows,
@@ -377,91 +380,195 @@ impl<'a> ColumnStream<'a> {
     }
 
     /// Takes steps while the input rows they read are below
-    /// `input.available`, writing output row `o` to row `o % STRIP` of
-    /// `pending`. Stops with `Some((first, rows))` when a strip of output is
-    /// complete (the last may be shorter), which the caller must take before
-    /// calling again; `None` when it needs more input or is done.
-    fn run(&mut self, input: RingRows<'_>, pending: &mut [f32]) -> Option<(usize, usize)> {
+    /// `input.available`, writing output row `o` transposed into lane
+    /// `o % STRIP` of `strip` (as [`to_strip`] would lay it out), eight
+    /// rows at a time. Stops with `Some((first, rows))` when a strip of
+    /// output is complete (the last may be shorter), which the caller must
+    /// take before calling again; `None` when it needs more input or is done.
+    fn run(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, the only requirement of this function.
-            return unsafe { self.run_avx2(input, pending) };
+            return unsafe { self.run_avx2(input, strip) };
         }
-        self.run_portable(input, pending)
+        self.run_portable(input, strip)
     }
 
     /// The same loops compiled for 8-lane vectors (identical results, as for
     /// [`box_columns_avx2`]).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn run_avx2(&mut self, input: RingRows<'_>, pending: &mut [f32]) -> Option<(usize, usize)> {
-        self.run_portable(input, pending)
+    unsafe fn run_avx2(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
+        self.run_portable(input, strip)
     }
 
     #[inline(always)]
-    fn run_portable(&mut self, input: RingRows<'_>, pending: &mut [f32]) -> Option<(usize, usize)> {
+    fn run_portable(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
         let RingRows {
             ring,
             ring_rows,
             available,
         } = input;
         let width = self.width;
-        let p = &self.phases;
-        let (grown, slid) = (p.grow_silent + p.grow, p.grow_silent + p.grow + p.slide);
-        let total = slid + p.shrink;
         let row = |r: usize| {
             let slot = r % ring_rows;
             &ring[slot * width..(slot + 1) * width]
         };
-        while self.step < total {
-            let step = self.step;
-            if step < slid && self.ri >= available {
+        let (silent, grown) = (self.phases.grow_silent, self.phases.grow_silent + self.phases.grow);
+        let slid = grown + self.phases.slide;
+        let total = slid + self.phases.shrink;
+        while self.step < silent {
+            if self.ri >= available {
                 return None;
             }
+            for (s, &v) in self.sums.iter_mut().zip(row(self.ri)) {
+                *s += v;
+            }
+            self.count += 1;
+            self.ri += 1;
             self.step += 1;
-            if step < p.grow_silent {
-                for (s, &v) in self.sums.iter_mut().zip(row(self.ri)) {
-                    *s += v;
+        }
+        while self.step < total {
+            // The next (up to) eight steps, each making one output row: the
+            // rows they add and subtract and the count they divide by, in
+            // the order `box_columns` takes them.
+            let rows = GROUP.min(total - self.step);
+            let empty: &[f32] = &[];
+            let mut adds = [empty; GROUP];
+            let mut subs = [empty; GROUP];
+            let mut counts = [1f32; GROUP];
+            let (mut li, mut ri, mut count) = (self.li, self.ri, self.count);
+            for k in 0..rows {
+                let step = self.step + k;
+                if step < slid && ri >= available {
+                    return None;
                 }
-                self.count += 1;
-                self.ri += 1;
-                continue;
+                if step < grown {
+                    count += 1;
+                    adds[k] = row(ri);
+                    ri += 1;
+                } else if step < slid {
+                    adds[k] = row(ri);
+                    subs[k] = row(li);
+                    li += 1;
+                    ri += 1;
+                } else {
+                    count -= 1;
+                    subs[k] = row(li);
+                    li += 1;
+                }
+                counts[k] = count as f32;
             }
-            let o = self.oi % STRIP;
-            let out = &mut pending[o * width..(o + 1) * width];
-            if step < grown {
-                self.count += 1;
-                let c = self.count as f32;
-                for ((s, &v), o) in self.sums.iter_mut().zip(row(self.ri)).zip(out) {
-                    *s += v;
-                    *o = *s / c;
+            let lane = self.oi % STRIP;
+            let mut x = 0;
+            while x + GROUP <= width {
+                // Eight columns' sums through the eight steps, then the 8×8
+                // block of outputs stored transposed.
+                let mut sums: [f32; GROUP] = self.sums[x..x + GROUP].try_into().expect("8 sums");
+                let mut out = [[0f32; GROUP]; GROUP];
+                for k in 0..rows {
+                    if let Some(add) = adds[k].get(x..x + GROUP) {
+                        for (s, &v) in sums.iter_mut().zip(add) {
+                            *s += v;
+                        }
+                    }
+                    if let Some(sub) = subs[k].get(x..x + GROUP) {
+                        for (s, &v) in sums.iter_mut().zip(sub) {
+                            *s -= v;
+                        }
+                    }
+                    for (o, &s) in out[k].iter_mut().zip(&sums) {
+                        *o = s / counts[k];
+                    }
                 }
-                self.ri += 1;
-            } else if step < slid {
-                let c = self.count as f32;
-                for (((s, &add), &sub), o) in self.sums.iter_mut().zip(row(self.ri)).zip(row(self.li)).zip(out) {
-                    *s += add;
-                    *s -= sub;
-                    *o = *s / c;
-                }
-                self.li += 1;
-                self.ri += 1;
-            } else {
-                self.count -= 1;
-                let c = self.count as f32;
-                for ((s, &sub), o) in self.sums.iter_mut().zip(row(self.li)).zip(out) {
-                    *s -= sub;
-                    *o = *s / c;
-                }
-                self.li += 1;
+                self.sums[x..x + GROUP].copy_from_slice(&sums);
+                store_transposed(&out, &mut strip[x * STRIP + lane..], STRIP);
+                x += GROUP;
             }
-            self.oi += 1;
+            for x in x..width {
+                let mut s = self.sums[x];
+                for k in 0..rows {
+                    if let Some(&v) = adds[k].get(x) {
+                        s += v;
+                    }
+                    if let Some(&v) = subs[k].get(x) {
+                        s -= v;
+                    }
+                    strip[x * STRIP + lane + k] = s / counts[k];
+                }
+                self.sums[x] = s;
+            }
+            (self.li, self.ri, self.count) = (li, ri, count);
+            self.step += rows;
+            self.oi += rows;
             if self.oi.is_multiple_of(STRIP) || self.oi == self.height {
-                let rows = (self.oi - 1) % STRIP + 1;
-                return Some((self.oi - rows, rows));
+                let done = (self.oi - 1) % STRIP + 1;
+                return Some((self.oi - done, done));
             }
         }
         None
+    }
+}
+
+/// Output rows the column stream makes together: one 8×8 block per eight
+/// columns, transposed in registers on its way into the strip.
+const GROUP: usize = 8;
+const _: () = assert!(STRIP.is_multiple_of(GROUP));
+
+/// `dst[k * stride + j] = block[j][k]`: an 8×8 block stored transposed.
+#[inline(always)]
+fn store_transposed(block: &[[f32; GROUP]; GROUP], dst: &mut [f32], stride: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX; the block's 64 values lie inside both (checked within).
+        return unsafe { store_transposed_avx(block, dst, stride) };
+    }
+    for (j, row) in block.iter().enumerate() {
+        for (k, &v) in row.iter().enumerate() {
+            dst[k * stride + j] = v;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn store_transposed_avx(block: &[[f32; GROUP]; GROUP], dst: &mut [f32], stride: usize) {
+    assert!(dst.len() >= 7 * stride + GROUP);
+    // SAFETY: the block's 64 values, and 8 runs of 8 inside `dst` (asserted).
+    unsafe { transpose_8x8_avx(block.as_ptr().cast(), GROUP, dst.as_mut_ptr(), stride) }
+}
+
+/// `dst[j * dst_stride + i] = src[i * src_stride + j]` for i, j < 8, in
+/// registers.
+///
+/// # Safety
+/// AVX, and eight runs of eight values at both strides inside what the
+/// pointers point into.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+unsafe fn transpose_8x8_avx(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride: usize) {
+    use core::arch::x86_64::*;
+    // SAFETY: the caller's promise.
+    unsafe {
+        // Rows i and i + 4 share a register (half each), loaded so: the
+        // 128-bit lane crossing is done by the loads, which leaves 16
+        // shuffles instead of 24 on the one shuffle port.
+        let pair = |i: usize, half: usize| {
+            let low = _mm_loadu_ps(src.add(i * src_stride + half));
+            let high = _mm_loadu_ps(src.add((i + 4) * src_stride + half));
+            _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(low), high)
+        };
+        let store = |j: usize, v: __m256| _mm256_storeu_ps(dst.add(j * dst_stride), v);
+        for half in [0, 4] {
+            let (a0, a1, a2, a3) = (pair(0, half), pair(1, half), pair(2, half), pair(3, half));
+            let (t0, t1) = (_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
+            let (t2, t3) = (_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
+            store(half, _mm256_shuffle_ps::<0x44>(t0, t2));
+            store(half + 1, _mm256_shuffle_ps::<0xEE>(t0, t2));
+            store(half + 2, _mm256_shuffle_ps::<0x44>(t1, t3));
+            store(half + 3, _mm256_shuffle_ps::<0xEE>(t1, t3));
+        }
     }
 }
 
@@ -668,7 +775,6 @@ unsafe fn transpose_avx(
     dst: &mut [f32],
     cols: usize,
 ) {
-    use core::arch::x86_64::*;
     assert!(src_rows == 0 || src.len() >= (src_rows - 1) * src_stride + cols);
     assert!(cols == 0 || dst.len() >= (cols - 1) * dst_stride + src_rows);
     let (full_rows, full_cols) = (src_rows / 8 * 8, cols / 8 * 8);
@@ -676,24 +782,12 @@ unsafe fn transpose_avx(
     // SAFETY: called only with rows r..r+8 and columns c..c+8 inside both
     // slices (the asserts above and the loops below).
     let block = |r: usize, c: usize| unsafe {
-        // Rows i and i + 4 share a register (half each), loaded so: the
-        // 128-bit lane crossing is done by the loads, which leaves 16
-        // shuffles instead of 24 on the one shuffle port.
-        let pair = |i: usize, half: usize| {
-            let low = _mm_loadu_ps(sp.add((r + i) * src_stride + c + half));
-            let high = _mm_loadu_ps(sp.add((r + i + 4) * src_stride + c + half));
-            _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(low), high)
-        };
-        let store = |j: usize, v: __m256| _mm256_storeu_ps(dp.add((c + j) * dst_stride + r), v);
-        for half in [0, 4] {
-            let (a0, a1, a2, a3) = (pair(0, half), pair(1, half), pair(2, half), pair(3, half));
-            let (t0, t1) = (_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
-            let (t2, t3) = (_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
-            store(half, _mm256_shuffle_ps::<0x44>(t0, t2));
-            store(half + 1, _mm256_shuffle_ps::<0xEE>(t0, t2));
-            store(half + 2, _mm256_shuffle_ps::<0x44>(t1, t3));
-            store(half + 3, _mm256_shuffle_ps::<0xEE>(t1, t3));
-        }
+        transpose_8x8_avx(
+            sp.add(r * src_stride + c),
+            src_stride,
+            dp.add(c * dst_stride + r),
+            dst_stride,
+        )
     };
     // The inner loop runs over the short side (a strip's 32 rows or its 32
     // lanes), so each turn of the outer loop fills whole cache lines of the
