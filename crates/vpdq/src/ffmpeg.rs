@@ -256,6 +256,7 @@ enum Discovery {
 /// report of the output, and the lines at level error or worse. Nothing
 /// else is kept, so a noisy decoder or a file with megabytes of metadata
 /// costs no memory and cannot push the report or the errors out.
+#[derive(Default)]
 struct Log {
     line: Vec<u8>,
     /// The heading of the report of our output (see `unpredictable_output_url`).
@@ -542,7 +543,7 @@ impl Decoder {
     /// Hands the rest of the log to a thread, so ffmpeg never waits on it.
     fn keep_reading_log(&mut self) {
         if let Some(mut stderr) = self.stderr.take() {
-            let mut log = std::mem::replace(&mut self.log, Log::new("", ""));
+            let mut log = std::mem::take(&mut self.log);
             self.log_reader = Some(std::thread::spawn(move || {
                 let mut chunk = [0u8; 16 << 10];
                 loop {
@@ -571,7 +572,7 @@ impl Decoder {
         let _ = self.done.send(());
         let timed_out = self.watchdog.join().unwrap_or(false);
         let mut log = match self.log_reader.take() {
-            Some(reader) => reader.join().unwrap_or_else(|_| Log::new("", "")),
+            Some(reader) => reader.join().unwrap_or_default(),
             None => self.log,
         };
         log.end();
@@ -861,16 +862,14 @@ fn native_frames(path: &Path, select: &str, deadline: Deadline) -> Result<(Decod
             // A format YUV4MPEG cannot carry (RGB, palettes, NV12…): ffprobe
             // names it, and swscale converts it.
             (Err(_), log) if log.y4m_refused => {
-                let (info, pix_fmt) = probe_stream(path)?;
-                return probed_frames(path, select, &info, &pix_fmt, 0, deadline);
+                return ffprobes_frames(path, select, deadline);
             }
             (Err(e), _) => return Err(e),
             (Ok(()), _) => return Err(VpdqError::Decode("no frame could be decoded".into())),
         },
         Discovery::NotInLog => {
             drop(decoder);
-            let (info, pix_fmt) = probe_stream(path)?;
-            return probed_frames(path, select, &info, &pix_fmt, 0, deadline);
+            return ffprobes_frames(path, select, deadline);
         }
     };
     let (w, h) = (format.width, format.height);
@@ -887,6 +886,12 @@ fn native_frames(path: &Path, select: &str, deadline: Deadline) -> Result<(Decod
 /// Without `poll`, ffprobe's way.
 #[cfg(not(unix))]
 fn native_frames(path: &Path, select: &str, deadline: Deadline) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
+    ffprobes_frames(path, select, deadline)
+}
+
+/// Asks ffprobe for the video's size and format, then starts ffmpeg at
+/// that size.
+fn ffprobes_frames(path: &Path, select: &str, deadline: Deadline) -> Result<(Decoder, Frames, u32, u32), VpdqError> {
     let (info, pix_fmt) = probe_stream(path)?;
     probed_frames(path, select, &info, &pix_fmt, 0, deadline)
 }

@@ -53,7 +53,9 @@ const REFUSED_IN_SAMPLE_ENTRY: [&FourCc; 19] = [
 /// sets it, as a reduced `(num, den)`, or `None` where the file is not
 /// plainly such a file.
 pub fn mp4_frame_rate(path: &Path) -> Option<(u32, u32)> {
-    let mut file = open_read_only(path).ok()?;
+    // A plain read-only open: ffmpeg opens the same path next, without
+    // O_NOATIME, which is why a scan hands vPDQ a copy and never evidence.
+    let mut file = File::open(path).ok()?;
     let moov = read_first_moov(&mut file)?;
     // mov_probe scores a file down to 5 (so another demuxer may win) when it
     // sees this MPEG-PS-in-MOV handler signature after the moov tag.
@@ -65,19 +67,6 @@ pub fn mp4_frame_rate(path: &Path) -> Option<(u32, u32)> {
         Ok(()) | Err(Halt::Done) => walk.rate,
         Err(Halt::Unsure) => None,
     }
-}
-
-/// Opens read-only, leaving the access time alone where the kernel lets us
-/// (O_NOATIME needs ownership or CAP_FOWNER), since the file may be evidence.
-fn open_read_only(path: &Path) -> std::io::Result<File> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        if let Ok(file) = File::options().read(true).custom_flags(libc::O_NOATIME).open(path) {
-            return Ok(file);
-        }
-    }
-    File::open(path)
 }
 
 /// Walks the top-level boxes without reading media data and returns the
