@@ -13,7 +13,9 @@
 //! the margin. Every floating-point operation here happens in the same order
 //! and precision as in the reference (f32, no fused multiply-add), which is
 //! why some loops look less clever than they could. Loops are only reordered
-//! where each output still sees the same sequence of operations.
+//! where each output still sees the same sequence of operations. The one
+//! exception is the box filters' division, which on CPUs with FMA is computed
+//! another way that gives the same correctly rounded quotient (`divide`).
 //!
 //! This crate knows nothing of files or decoders: callers hand it luma.
 //! `tantalum-media` decodes images into exactly the pixels the reference sees.
@@ -274,7 +276,8 @@ impl Hasher {
             input,
         } = self;
         strips.fit(width);
-        ring.resize(ring_rows * width, 0.0);
+        let padded = width.div_ceil(GROUP) * GROUP;
+        ring.resize(ring_rows * padded, 0.0);
         pending.resize(STRIP * width, 0.0);
         narrow.resize(2 * 64 * height, 0.0);
         let (narrow, narrow_out) = narrow.split_at_mut(64 * height);
@@ -290,16 +293,15 @@ impl Hasher {
                 }
             };
             to_strip(strip_rows, width, &mut strips.rows);
-            box_columns(
+            let slot = first % ring_rows;
+            box_strip_to_tiles(
                 &strips.rows,
-                &mut strips.filtered,
-                STRIP,
+                &mut ring[slot * padded..(slot + STRIP) * padded],
+                rows,
                 width,
                 window_along_rows,
                 &mut strips.sums,
             );
-            let slot = first % ring_rows;
-            from_strip(&strips.filtered, width, &mut ring[slot * width..(slot + rows) * width]);
             let input = RingRows {
                 ring,
                 ring_rows,
@@ -336,9 +338,13 @@ impl Hasher {
     }
 }
 
-/// The first row pass's output so far: row `r` at slot `r % ring_rows` of
-/// `ring`, for every row below `available` that the column filter may
-/// still read.
+/// The first row pass's output so far, for every row below `available`
+/// that the column filter may still read: row `r` at slot `r % ring_rows`,
+/// in tiles (see [`ToTiles`]): each run of [`STRIP`] slots holds tiles of
+/// eight columns of its [`STRIP`] rows, the row's eight values contiguous
+/// in its tile. The column filter reads eight columns of a row at a time,
+/// so the tiles serve it as well as rows would, and the row filter can
+/// write them whole.
 #[derive(Clone, Copy)]
 struct RingRows<'a> {
     ring: &'a [f32],
@@ -360,6 +366,8 @@ struct ColumnStream<'a> {
     oi: usize,
     count: usize,
     sums: &'a mut Vec<f32>,
+    /// Whether [`refined_division`] holds for this filter's window.
+    refined: bool,
 }
 
 impl<'a> ColumnStream<'a> {
@@ -376,6 +384,7 @@ impl<'a> ColumnStream<'a> {
             oi: 0,
             count: 0,
             sums,
+            refined: refined_division(window),
         }
     }
 
@@ -387,11 +396,16 @@ impl<'a> ColumnStream<'a> {
     /// take before calling again; `None` when it needs more input or is done.
     fn run(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
         #[cfg(target_arch = "x86_64")]
+        if self.refined {
+            // SAFETY: `refined_division` found AVX2 and FMA, this function's requirements.
+            return unsafe { self.run_fma(input, strip) };
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, the only requirement of this function.
             return unsafe { self.run_avx2(input, strip) };
         }
-        self.run_portable(input, strip)
+        self.run_portable::<false>(input, strip)
     }
 
     /// The same loops compiled for 8-lane vectors (identical results, as for
@@ -399,21 +413,33 @@ impl<'a> ColumnStream<'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn run_avx2(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
-        self.run_portable(input, strip)
+        self.run_portable::<false>(input, strip)
+    }
+
+    /// [`ColumnStream::run_avx2`] with the refined division (identical
+    /// results, see [`divide`]).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn run_fma(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
+        self.run_portable::<true>(input, strip)
     }
 
     #[inline(always)]
-    fn run_portable(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
+    fn run_portable<const REFINED: bool>(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
         let RingRows {
             ring,
             ring_rows,
             available,
         } = input;
         let width = self.width;
+        let padded = width.div_ceil(GROUP) * GROUP;
+        // Row `r` from its first value on: the value at column `x` is at
+        // `x / GROUP * TILE + x % GROUP`.
         let row = |r: usize| {
             let slot = r % ring_rows;
-            &ring[slot * width..(slot + 1) * width]
+            &ring[(slot - slot % STRIP) * padded + slot % STRIP * GROUP..]
         };
+        let at = |x: usize| x / GROUP * TILE + x % GROUP;
         let (silent, grown) = (self.phases.grow_silent, self.phases.grow_silent + self.phases.grow);
         let slid = grown + self.phases.slide;
         let total = slid + self.phases.shrink;
@@ -421,8 +447,9 @@ impl<'a> ColumnStream<'a> {
             if self.ri >= available {
                 return None;
             }
-            for (s, &v) in self.sums.iter_mut().zip(row(self.ri)) {
-                *s += v;
+            let values = row(self.ri);
+            for (x, s) in self.sums.iter_mut().enumerate() {
+                *s += values[at(x)];
             }
             self.count += 1;
             self.ri += 1;
@@ -459,6 +486,7 @@ impl<'a> ColumnStream<'a> {
                 }
                 counts[k] = count as f32;
             }
+            let reciprocals = counts.map(|c| 1.0 / c);
             let lane = self.oi % STRIP;
             let mut x = 0;
             while x + GROUP <= width {
@@ -467,18 +495,18 @@ impl<'a> ColumnStream<'a> {
                 let mut sums: [f32; GROUP] = self.sums[x..x + GROUP].try_into().expect("8 sums");
                 let mut out = [[0f32; GROUP]; GROUP];
                 for k in 0..rows {
-                    if let Some(add) = adds[k].get(x..x + GROUP) {
+                    if let Some(add) = adds[k].get(at(x)..at(x) + GROUP) {
                         for (s, &v) in sums.iter_mut().zip(add) {
                             *s += v;
                         }
                     }
-                    if let Some(sub) = subs[k].get(x..x + GROUP) {
+                    if let Some(sub) = subs[k].get(at(x)..at(x) + GROUP) {
                         for (s, &v) in sums.iter_mut().zip(sub) {
                             *s -= v;
                         }
                     }
                     for (o, &s) in out[k].iter_mut().zip(&sums) {
-                        *o = s / counts[k];
+                        *o = divide::<REFINED>(s, counts[k], reciprocals[k]);
                     }
                 }
                 self.sums[x..x + GROUP].copy_from_slice(&sums);
@@ -488,13 +516,13 @@ impl<'a> ColumnStream<'a> {
             for x in x..width {
                 let mut s = self.sums[x];
                 for k in 0..rows {
-                    if let Some(&v) = adds[k].get(x) {
+                    if let Some(&v) = adds[k].get(at(x)) {
                         s += v;
                     }
-                    if let Some(&v) = subs[k].get(x) {
+                    if let Some(&v) = subs[k].get(at(x)) {
                         s -= v;
                     }
-                    strip[x * STRIP + lane + k] = s / counts[k];
+                    strip[x * STRIP + lane + k] = divide::<REFINED>(s, counts[k], reciprocals[k]);
                 }
                 self.sums[x] = s;
             }
@@ -514,6 +542,10 @@ impl<'a> ColumnStream<'a> {
 /// columns, transposed in registers on its way into the strip.
 const GROUP: usize = 8;
 const _: () = assert!(STRIP.is_multiple_of(GROUP));
+
+/// Values in a tile of the first row pass's output: eight columns of a
+/// strip's rows (see [`RingRows`]).
+const TILE: usize = STRIP * GROUP;
 
 /// `dst[k * stride + j] = block[j][k]`: an 8×8 block stored transposed.
 #[inline(always)]
@@ -610,6 +642,49 @@ impl BoxPhases {
             shrink: half - 1,
         }
     }
+}
+
+/// Windows up to this size take the refined division on CPUs with FMA:
+/// the counts a box filter divides by never exceed its window, and the
+/// test `refined_division_is_division` checks every count up to here
+/// exhaustively. A window of 256 is a side of about 32,700 pixels; larger
+/// ones (possible for [`Hasher::hash_rows`], not met in practice) divide.
+const REFINED_MAX_COUNT: usize = 256;
+
+/// `sum / count`, correctly rounded, as the reference's division gives it.
+///
+/// The box filters divide every pixel twice, and an 8-lane division has a
+/// throughput of one per 5 cycles or so: it was most of the first passes'
+/// time (`perf annotate`). With `REFINED`, the quotient comes from the
+/// count's reciprocal instead: `q = sum · (1/count)`, then one Newton step
+/// on the exact remainder, `q + (sum − q·count) · (1/count)`, both by fused
+/// multiply-add (Markstein's correction, the way IA-64 divided). That is
+/// three multiply-adds, which pipeline, and its result is the correctly
+/// rounded quotient, the very value the division gives, for every sum and
+/// every count up to [`REFINED_MAX_COUNT`]: checked exhaustively, because
+/// the steps scale exactly with powers of two of either operand, so all
+/// 2²³ significands of the sum against every odd count cover every case.
+#[inline(always)]
+fn divide<const REFINED: bool>(sum: f32, count: f32, reciprocal: f32) -> f32 {
+    if REFINED {
+        let quotient = sum * reciprocal;
+        let remainder = (-quotient).mul_add(count, sum);
+        remainder.mul_add(reciprocal, quotient)
+    } else {
+        sum / count
+    }
+}
+
+/// Whether the refined division may be taken for a window: FMA in
+/// hardware (without it `mul_add` is a slow library call), and a window
+/// whose counts it was checked for.
+fn refined_division(window: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if window <= REFINED_MAX_COUNT {
+        return std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    }
+    let _ = window;
+    false
 }
 
 /// The reference's `box1DFloat` on one contiguous run, which the row and
@@ -916,12 +991,104 @@ fn box_strip_at_portable(
 /// in the same order as the reference's strided loop, but whole rows are
 /// processed together, which the compiler vectorises and the cache likes.
 fn box_columns(input: &[f32], output: &mut [f32], width: usize, height: usize, window: usize, sums: &mut Vec<f32>) {
+    let output = Plane { output, width };
+    #[cfg(target_arch = "x86_64")]
+    if refined_division(window) {
+        // SAFETY: `refined_division` found AVX2 and FMA, this function's requirements.
+        return unsafe { box_columns_fma(input, output, width, height, window, sums) };
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only requirement of this function.
         return unsafe { box_columns_avx2(input, output, width, height, window, sums) };
     }
-    box_columns_portable(input, output, width, height, window, sums)
+    box_columns_portable::<false>(input, output, width, height, window, sums)
+}
+
+/// The row filter over a transposed strip (`len` positions of [`STRIP`]
+/// lanes, of which the first `lanes` are rows), its output written back
+/// as the rows' tiles (see [`ToTiles`]).
+///
+/// Writing the filtered strip whole and transposing it back into image
+/// rows cost about a tenth of vPDQ's own time: the strip is larger than L1
+/// at common video widths, and the rows were written in scattered pieces.
+fn box_strip_to_tiles(strip: &[f32], tiles: &mut [f32], lanes: usize, len: usize, window: usize, sums: &mut Vec<f32>) {
+    let output = ToTiles {
+        block: [0.0; TILE],
+        tiles,
+        lanes,
+        len,
+    };
+    #[cfg(target_arch = "x86_64")]
+    if refined_division(window) {
+        // SAFETY: `refined_division` found AVX2 and FMA, this function's requirements.
+        return unsafe { box_columns_fma(strip, output, STRIP, len, window, sums) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, the only requirement of this function.
+        return unsafe { box_columns_avx2(strip, output, STRIP, len, window, sums) };
+    }
+    box_columns_portable::<false>(strip, output, STRIP, len, window, sums)
+}
+
+/// Where a column filter's output rows go.
+trait RowSink {
+    /// The `width` values output row `oi` is written into.
+    fn row(&mut self, oi: usize) -> &mut [f32];
+    /// Row `oi` is written.
+    fn done(&mut self, oi: usize);
+}
+
+/// Output rows into a row-major plane.
+struct Plane<'a> {
+    output: &'a mut [f32],
+    width: usize,
+}
+
+impl RowSink for Plane<'_> {
+    #[inline(always)]
+    fn row(&mut self, oi: usize) -> &mut [f32] {
+        &mut self.output[oi * self.width..(oi + 1) * self.width]
+    }
+
+    #[inline(always)]
+    fn done(&mut self, _oi: usize) {}
+}
+
+/// Output rows of a transposed strip (positions of [`STRIP`] lanes) into
+/// tiles of the rows they are the lanes of: eight positions at a time,
+/// value `(lane, position)` at `position / GROUP * TILE + lane * GROUP +
+/// position % GROUP`. Each tile is assembled in a block that stays in L1,
+/// then written whole.
+struct ToTiles<'a> {
+    block: [f32; TILE],
+    tiles: &'a mut [f32],
+    lanes: usize,
+    len: usize,
+}
+
+impl RowSink for ToTiles<'_> {
+    #[inline(always)]
+    fn row(&mut self, oi: usize) -> &mut [f32] {
+        let j = oi % GROUP;
+        &mut self.block[j * STRIP..(j + 1) * STRIP]
+    }
+
+    #[inline(always)]
+    fn done(&mut self, oi: usize) {
+        if oi % GROUP != GROUP - 1 && oi + 1 != self.len {
+            return;
+        }
+        let positions = oi % GROUP + 1;
+        let tile = &mut self.tiles[oi / GROUP * TILE..][..TILE];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU has AVX; the indices stay within both slices (checked within).
+            return unsafe { transpose_avx(&self.block, STRIP, positions, GROUP, tile, self.lanes) };
+        }
+        transpose_scalar(&self.block, STRIP, positions, GROUP, tile, 0, self.lanes)
+    }
 }
 
 /// The same loops compiled for 8-lane vectors. Adds, subtractions and
@@ -931,19 +1098,34 @@ fn box_columns(input: &[f32], output: &mut [f32], width: usize, height: usize, w
 #[target_feature(enable = "avx2")]
 unsafe fn box_columns_avx2(
     input: &[f32],
-    output: &mut [f32],
+    output: impl RowSink,
     width: usize,
     height: usize,
     window: usize,
     sums: &mut Vec<f32>,
 ) {
-    box_columns_portable(input, output, width, height, window, sums)
+    box_columns_portable::<false>(input, output, width, height, window, sums)
+}
+
+/// [`box_columns_avx2`] with the refined division (identical results, see
+/// [`divide`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn box_columns_fma(
+    input: &[f32],
+    output: impl RowSink,
+    width: usize,
+    height: usize,
+    window: usize,
+    sums: &mut Vec<f32>,
+) {
+    box_columns_portable::<true>(input, output, width, height, window, sums)
 }
 
 #[inline(always)]
-fn box_columns_portable(
+fn box_columns_portable<const REFINED: bool>(
     input: &[f32],
-    output: &mut [f32],
+    mut output: impl RowSink,
     width: usize,
     height: usize,
     window: usize,
@@ -964,35 +1146,35 @@ fn box_columns_portable(
     }
     for _ in 0..p.grow {
         count += 1;
-        let c = count as f32;
-        let out = &mut output[oi * width..(oi + 1) * width];
-        for ((s, &v), o) in sums.iter_mut().zip(row(ri)).zip(out) {
+        let (c, y) = (count as f32, 1.0 / count as f32);
+        for ((s, &v), o) in sums.iter_mut().zip(row(ri)).zip(output.row(oi)) {
             *s += v;
-            *o = *s / c;
+            *o = divide::<REFINED>(*s, c, y);
         }
+        output.done(oi);
         ri += 1;
         oi += 1;
     }
+    let (c, y) = (count as f32, 1.0 / count as f32);
     for _ in 0..p.slide {
-        let c = count as f32;
-        let out = &mut output[oi * width..(oi + 1) * width];
-        for (((s, &add), &sub), o) in sums.iter_mut().zip(row(ri)).zip(row(li)).zip(out) {
+        for (((s, &add), &sub), o) in sums.iter_mut().zip(row(ri)).zip(row(li)).zip(output.row(oi)) {
             *s += add;
             *s -= sub;
-            *o = *s / c;
+            *o = divide::<REFINED>(*s, c, y);
         }
+        output.done(oi);
         li += 1;
         ri += 1;
         oi += 1;
     }
     for _ in 0..p.shrink {
         count -= 1;
-        let c = count as f32;
-        let out = &mut output[oi * width..(oi + 1) * width];
-        for ((s, &sub), o) in sums.iter_mut().zip(row(li)).zip(out) {
+        let (c, y) = (count as f32, 1.0 / count as f32);
+        for ((s, &sub), o) in sums.iter_mut().zip(row(li)).zip(output.row(oi)) {
             *s -= sub;
-            *o = *s / c;
+            *o = divide::<REFINED>(*s, c, y);
         }
+        output.done(oi);
         li += 1;
         oi += 1;
     }
@@ -1267,6 +1449,54 @@ mod tests {
                     .all(|(a, b)| a.to_bits() == b.to_bits()),
                 "{w}x{h}"
             );
+        }
+    }
+
+    /// `divide::<true>` against the division for every count the refined
+    /// path is taken for and every significand of the sum; the steps scale
+    /// exactly with powers of two of either operand (far from overflow and
+    /// subnormals, as box sums of luma are), so odd counts and sums in
+    /// [1, 2) stand for all. Random sums of other magnitudes and signs, and
+    /// even counts, check that scaling.
+    #[test]
+    fn refined_division_is_division() {
+        if !refined_division(REFINED_MAX_COUNT) {
+            eprintln!("skipped: no FMA here, so the refined division is never taken");
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,fma")]
+            fn mismatches(count: usize) -> usize {
+                let c = count as f32;
+                let y = 1.0 / c;
+                (0u32..1 << 23)
+                    .filter(|&m| {
+                        let sum = f32::from_bits(0x3f80_0000 | m);
+                        divide::<true>(sum, c, y).to_bits() != divide::<false>(sum, c, y).to_bits()
+                    })
+                    .count()
+            }
+            for count in (1..=REFINED_MAX_COUNT).step_by(2) {
+                // SAFETY: `refined_division` found AVX2 and FMA.
+                assert_eq!(unsafe { mismatches(count) }, 0, "count {count}");
+            }
+            let mut state = 0x9e37_79b9_7f4a_7c15u64;
+            for _ in 0..200_000 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let exponent = 127 - 40 + (state >> 40) % 80;
+                let bits = (state & 0x8000_0000) as u32 | (exponent as u32) << 23 | (state >> 8) as u32 & 0x7f_ffff;
+                let sum = f32::from_bits(bits);
+                let count = 1 + (state >> 48) as usize % REFINED_MAX_COUNT;
+                let (c, y) = (count as f32, 1.0 / count as f32);
+                assert_eq!(
+                    divide::<true>(sum, c, y).to_bits(),
+                    (sum / c).to_bits(),
+                    "{sum:e} / {count}"
+                );
+            }
         }
     }
 
