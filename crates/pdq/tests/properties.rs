@@ -544,6 +544,58 @@ proptest! {
     }
 
     #[test]
+    fn hashing_strips_on_request_equals_hashing_the_plane(
+        (w, h) in prop_oneof![
+            (0usize..200, 0usize..200),
+            Just((64, 64)),
+            (MIN_HASHABLE_DIM..40usize, 200usize..700),
+        ],
+        waves in waves(),
+    ) {
+        let luma = render(&waves, w, h);
+        let mut hasher = Hasher::new();
+        let whole = hasher.hash(&luma, w, h).expect("size matches");
+        let lanes = Hasher::STRIP_ROWS;
+        let mut asked = Vec::new();
+        let by_strips = hasher
+            .hash_strips(w, h, |first, rows, strip| {
+                asked.push((first, rows));
+                // Lanes past the rows hold garbage, which must not matter.
+                strip.fill(f32::NAN);
+                // Whole blocks of eight rows and columns as a converter
+                // writes them, even and odd columns apart; the rest one
+                // value at a time.
+                let (full_rows, full_cols) = (rows / 8 * 8, w / 16 * 16);
+                for lane in (0..full_rows).step_by(8) {
+                    for x in (0..full_cols).step_by(16) {
+                        for parity in 0..2 {
+                            let block: [[f32; 8]; 8] = std::array::from_fn(|i| {
+                                std::array::from_fn(|j| luma[(first + lane + i) * w + x + parity + 2 * j])
+                            });
+                            pdq::store_rows_in_strip(strip, lane, x + parity, 2, &block);
+                        }
+                    }
+                }
+                for i in 0..rows {
+                    for x in 0..w {
+                        if i >= full_rows || x >= full_cols {
+                            strip[x * lanes + i] = luma[(first + i) * w + x];
+                        }
+                    }
+                }
+            })
+            .expect("size fits");
+        prop_assert_eq!(by_strips, whole);
+        let mut next = 0;
+        for (first, rows) in asked {
+            prop_assert_eq!(first, next);
+            next += rows;
+        }
+        let hashable = w >= MIN_HASHABLE_DIM && h >= MIN_HASHABLE_DIM;
+        prop_assert_eq!(next, if hashable { h } else { 0 });
+    }
+
+    #[test]
     fn wrong_buffer_length_is_rejected(w in 0usize..100, h in 0usize..100, len in 0usize..10_000) {
         prop_assume!(len != w * h);
         let expected = Some(PdqError::BufferSize { len, width: w, height: h });
@@ -712,6 +764,10 @@ fn buffer_size_overflow_is_an_error_not_a_panic() {
     for (width, height) in [(usize::MAX, 2), (5, 1 << 58), (Hasher::MAX_SIDE + 1, 64)] {
         assert_eq!(
             hasher.hash_rows(width, height, |_, _| unreachable!("nothing to fill")),
+            Err(PdqError::TooLarge { width, height })
+        );
+        assert_eq!(
+            hasher.hash_strips(width, height, |_, _, _| unreachable!("nothing to fill")),
             Err(PdqError::TooLarge { width, height })
         );
     }

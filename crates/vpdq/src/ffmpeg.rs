@@ -741,8 +741,8 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
         // Luma is made a strip of rows at a time as PDQ asks for it, so the
         // frame is filtered while its rows are still in the cache.
         let hash = if let Some(converter) = &mut converter {
-            hasher.hash_rows(width, height, |first, rows| {
-                converter.luma_rows(&raw, width, height, first, rows)
+            hasher.hash_strips(width, height, |first, rows, strip| {
+                converter.luma_strip(&raw, width, height, first, rows, strip)
             })
         } else {
             hasher.hash_rows(width, height, |first, rows| {

@@ -13,10 +13,14 @@
 //!
 //! Taking YUV from ffmpeg halves the bytes the child sends (1.5 bytes a
 //! pixel instead of 3), leaves swscale out of the child, and lets the
-//! conversion and the luma run as one vectorised pass. The test
+//! conversion and the luma run as one vectorised pass, whose output goes
+//! into PDQ's strips already transposed (`Converter::luma_strip`). The test
 //! `every_yuv_triple_converts_as_ffmpeg_does` checks all 2²⁴ (Y, U, V)
-//! triples in both ranges against this machine's ffmpeg; the conformance tests then check
-//! whole videos against the reference.
+//! triples in both ranges against this machine's ffmpeg,
+//! `the_fused_luma_is_pdq_luma_of_the_converted_pixel` the plain row-by-row
+//! conversion against that, and `strips_hold_the_luma_of_the_rows` the
+//! strips against the rows; the conformance tests then check whole videos
+//! against the reference.
 
 /// swscale's `pmulhw` coefficients for one range: Y, and the chroma terms
 /// of R, G and B (`ff_yuv2rgb_c_init_tables`, BT.601, default contrast and
@@ -78,6 +82,9 @@ fn chroma_terms(u: u8, v: u8, c: &Coefficients) -> (i32, i32, i32) {
     )
 }
 
+/// Rows of a strip [`pdq::Hasher::hash_strips`] asks for.
+const STRIP_ROWS: usize = pdq::Hasher::STRIP_ROWS;
+
 /// The luma term of a pixel (computed in 16-bit lanes in `luma_rows`).
 #[cfg(test)]
 fn luma_term(y: u8, c: &Coefficients) -> i32 {
@@ -114,6 +121,9 @@ pub(crate) struct Converter {
     red_half: Vec<i16>,
     green_half: Vec<i16>,
     blue_half: Vec<i16>,
+    /// Rows converted before being transposed into a strip, where the
+    /// conversion is not written for the CPU.
+    rows: Vec<f32>,
 }
 
 impl Converter {
@@ -126,41 +136,188 @@ impl Converter {
             red_half: Vec::new(),
             green_half: Vec::new(),
             blue_half: Vec::new(),
+            rows: Vec::new(),
         }
     }
 
-    /// Writes PDQ's luma of every pixel of a packed `yuv420p` frame into `luma`.
+    /// Writes PDQ's luma of every pixel of a packed `yuv420p` frame into
+    /// `luma`, row by row: the plain form [`Converter::luma_strip`] is
+    /// checked against.
     #[cfg(test)]
     pub(crate) fn luma(&mut self, frame: &[u8], width: usize, height: usize, luma: &mut [f32]) {
         assert_eq!(luma.len(), width * height);
-        self.luma_rows(frame, width, height, 0, luma)
+        assert_eq!(frame.len(), frame_bytes(width, height));
+        self.luma_portable(frame, width, height, 0, luma)
+    }
+
+    /// Writes PDQ's luma of `rows` rows from `first_row` on (an even row,
+    /// an even count) of a packed `yuv420p` frame into `strip` as
+    /// [`pdq::Hasher::hash_strips`] asks: row `first_row + i`, column `x`
+    /// at `x * STRIP_ROWS + i`. Lanes past `rows` may get anything, which
+    /// the hasher ignores.
+    pub(crate) fn luma_strip(
+        &mut self,
+        frame: &[u8],
+        width: usize,
+        height: usize,
+        first_row: usize,
+        rows: usize,
+        strip: &mut [f32],
+    ) {
+        assert!(width.is_multiple_of(8) && height.is_multiple_of(2));
+        assert!(first_row.is_multiple_of(2) && rows.is_multiple_of(2));
+        assert_eq!(frame.len(), frame_bytes(width, height));
+        assert!(rows > 0 && rows <= STRIP_ROWS && first_row + rows <= height);
+        assert_eq!(strip.len(), width * STRIP_ROWS);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2; the sizes are checked above.
+            return unsafe { self.luma_strip_avx2(frame, width, height, first_row, rows, strip) };
+        }
+        let mut buffer = std::mem::take(&mut self.rows);
+        buffer.resize(rows * width, 0.0);
+        self.luma_portable(frame, width, height, first_row, &mut buffer);
+        for (i, row) in buffer.chunks_exact(width).enumerate() {
+            for (x, &l) in row.iter().enumerate() {
+                strip[x * STRIP_ROWS + i] = l;
+            }
+        }
+        self.rows = buffer;
+    }
+
+    /// Sixteen pixels of a row at a time in 16-bit lanes, as the assembly
+    /// computes them; then the even and the odd pixels' R, G and B apart,
+    /// in the 32-bit lanes the pairs already share (a mask and a shift, no
+    /// widening shuffle), to floats and luma. Eight rows of those make two
+    /// 8×8 blocks, of the even and of the odd columns, which go into the
+    /// strip transposed.
+    ///
+    /// Each pixel sees exactly the arithmetic of `luma_portable`: the
+    /// 16-bit products and sums (which never leave 16 bits, see `mulhi`),
+    /// the clamp to 0..=255, and `pdq::luma`'s products and sums in its
+    /// order, with no fused multiply-add.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn luma_strip_avx2(
+        &mut self,
+        frame: &[u8],
+        width: usize,
+        height: usize,
+        first_row: usize,
+        rows: usize,
+        strip: &mut [f32],
+    ) {
+        use std::arch::x86_64::*;
+        let c = self.coefficients;
+        let half = width / 2;
+        let (ys, chroma) = frame.split_at(width * height);
+        let (us, vs) = chroma.split_at(half * (height / 2));
+        let last_row = first_row + rows - 1;
+        let wide = width / 16 * 16;
+        let zero = _mm256_setzero_si256();
+        let max = _mm256_set1_epi16(255);
+        let low_half = _mm256_set1_epi32(0xffff);
+        let y_coefficient = _mm256_set1_epi16(c.y as i16);
+        let y_offset = _mm256_set1_epi16(c.y_offset as i16);
+        let c_offset = _mm256_set1_epi32(C_OFFSET);
+        let (v_to_r, u_to_g) = (_mm256_set1_epi16(c.v_to_r as i16), _mm256_set1_epi16(c.u_to_g as i16));
+        let (v_to_g, u_to_b) = (_mm256_set1_epi16(c.v_to_g as i16), _mm256_set1_epi16(c.u_to_b as i16));
+        let [luma_r, luma_g, luma_b] = pdq::LUMA_FROM_RGB.map(|w| _mm256_set1_ps(w));
+        // A 16-bit term in the low half of each 32-bit lane, copied to the
+        // high half too: the term of a chroma sample for both its pixels.
+        let pair = |t: __m256i| {
+            let t = _mm256_and_si256(t, low_half);
+            _mm256_or_si256(t, _mm256_slli_epi32::<16>(t))
+        };
+        // Each R, G, B as floats, even pixels then odd.
+        let floats = |t: __m256i| {
+            (
+                _mm256_cvtepi32_ps(_mm256_and_si256(t, low_half)),
+                _mm256_cvtepi32_ps(_mm256_srli_epi32::<16>(t)),
+            )
+        };
+        let luma = |r: __m256, g: __m256, b: __m256| {
+            _mm256_add_ps(
+                _mm256_add_ps(_mm256_mul_ps(luma_r, r), _mm256_mul_ps(luma_g, g)),
+                _mm256_mul_ps(luma_b, b),
+            )
+        };
+        let mut even = [[0f32; 8]; 8];
+        let mut odd = [[0f32; 8]; 8];
+        // Rows past the strip's last repeat it, to keep reads inside the frame.
+        let row_of = |lane: usize, i: usize| (first_row + lane + i).min(last_row);
+        // Columns outermost: each turn fills the strip's lines for sixteen
+        // columns whole, where rows outermost wrote each line a quarter at
+        // a time, four times over.
+        for x in (0..wide).step_by(16) {
+            for lane in (0..rows).step_by(8) {
+                let row_of = |i: usize| row_of(lane, i);
+                // The chroma terms of the four chroma rows, each sample's
+                // term in both 16-bit halves of its 32-bit lane.
+                let mut terms = [[zero; 3]; 4];
+                for (p, terms) in terms.iter_mut().enumerate() {
+                    let at = row_of(2 * p) / 2 * half + x / 2;
+                    // SAFETY: 8 chroma samples from x / 2 lie within the row (x + 16 <= width).
+                    let (u, v) = unsafe {
+                        (
+                            _mm256_cvtepu8_epi32(_mm_loadl_epi64(us[at..at + 8].as_ptr().cast())),
+                            _mm256_cvtepu8_epi32(_mm_loadl_epi64(vs[at..at + 8].as_ptr().cast())),
+                        )
+                    };
+                    let u = _mm256_sub_epi32(_mm256_slli_epi32::<3>(u), c_offset);
+                    let v = _mm256_sub_epi32(_mm256_slli_epi32::<3>(v), c_offset);
+                    // The low halves hold the (sign-extended) 16-bit values,
+                    // so the low halves of these products are the terms.
+                    *terms = [
+                        pair(_mm256_mulhi_epi16(v, v_to_r)),
+                        pair(_mm256_add_epi16(
+                            _mm256_mulhi_epi16(u, u_to_g),
+                            _mm256_mulhi_epi16(v, v_to_g),
+                        )),
+                        pair(_mm256_mulhi_epi16(u, u_to_b)),
+                    ];
+                }
+                for i in 0..8 {
+                    let at = row_of(i) * width + x;
+                    // SAFETY: 16 luma samples from x lie within the row.
+                    let y = unsafe { _mm256_cvtepu8_epi16(_mm_loadu_si128(ys[at..at + 16].as_ptr().cast())) };
+                    let y = _mm256_mulhi_epi16(_mm256_sub_epi16(_mm256_slli_epi16::<3>(y), y_offset), y_coefficient);
+                    let [red, green, blue] = terms[(row_of(i) - row_of(0)) / 2];
+                    let clamp = |t: __m256i| _mm256_min_epi16(_mm256_max_epi16(_mm256_add_epi16(y, t), zero), max);
+                    let ((r0, r1), (g0, g1), (b0, b1)) =
+                        (floats(clamp(red)), floats(clamp(green)), floats(clamp(blue)));
+                    // SAFETY: 8 floats into rows of 8.
+                    unsafe {
+                        _mm256_storeu_ps(even[i].as_mut_ptr(), luma(r0, g0, b0));
+                        _mm256_storeu_ps(odd[i].as_mut_ptr(), luma(r1, g1, b1));
+                    }
+                }
+                pdq::store_rows_in_strip(strip, lane, x, 2, &even);
+                pdq::store_rows_in_strip(strip, lane, x + 1, 2, &odd);
+            }
+        }
+        // A last eight columns (widths that are a multiple of 8, not 16).
+        if wide < width {
+            for i in 0..rows {
+                let row = first_row + i;
+                let y_row = &ys[row * width..(row + 1) * width];
+                let (u_row, v_row) = (&us[row / 2 * half..][..half], &vs[row / 2 * half..][..half]);
+                for x in wide..width {
+                    let (r, g, b) = chroma_terms(u_row[x / 2], v_row[x / 2], &c);
+                    let y = mulhi(((y_row[x] as i32) << 3) - c.y_offset, c.y);
+                    strip[x * STRIP_ROWS + i] = pdq::luma(
+                        (y + r).clamp(0, 255) as u8,
+                        (y + g).clamp(0, 255) as u8,
+                        (y + b).clamp(0, 255) as u8,
+                    );
+                }
+            }
+        }
     }
 
     /// Writes PDQ's luma of the rows from `first_row` on of a packed
     /// `yuv420p` frame into `luma` (`luma.len() / width` rows, an even
     /// number from an even row: chroma rows are shared by pairs).
-    pub(crate) fn luma_rows(&mut self, frame: &[u8], width: usize, height: usize, first_row: usize, luma: &mut [f32]) {
-        assert!(width.is_multiple_of(2) && height.is_multiple_of(2) && first_row.is_multiple_of(2));
-        assert_eq!(frame.len(), frame_bytes(width, height));
-        assert!(luma.len().is_multiple_of(2 * width) && first_row * width + luma.len() <= width * height);
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, the only requirement of this function.
-            return unsafe { self.luma_avx2(frame, width, height, first_row, luma) };
-        }
-        self.luma_portable(frame, width, height, first_row, luma)
-    }
-
-    /// The same loops compiled for 8-lane vectors; integer arithmetic and
-    /// per-lane IEEE float products and sums (no fused multiply-add is
-    /// enabled), so the results are those of the portable build.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn luma_avx2(&mut self, frame: &[u8], width: usize, height: usize, first_row: usize, luma: &mut [f32]) {
-        self.luma_portable(frame, width, height, first_row, luma)
-    }
-
-    #[inline(always)]
     fn luma_portable(&mut self, frame: &[u8], width: usize, height: usize, first_row: usize, luma: &mut [f32]) {
         let half = width / 2;
         let c = self.coefficients;
@@ -259,6 +416,52 @@ mod tests {
             }
         }
         (frame, side)
+    }
+
+    /// `luma_strip` against `luma`, strip by strip: on every triple, and on
+    /// frames whose width is a multiple of 8 but not 16 and whose last
+    /// strip is short.
+    #[test]
+    fn strips_hold_the_luma_of_the_rows() {
+        let (triples, side) = every_triple();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut noise = |len: usize| -> Vec<u8> {
+            (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    (seed >> 32) as u8
+                })
+                .collect()
+        };
+        let mut frames = vec![(triples, side, side)];
+        for (w, h) in [(8, 2), (24, 30), (40, 34), (16, 66), (488, 98), (480, 720)] {
+            frames.push((noise(frame_bytes(w, h)), w, h));
+        }
+        for (frame, w, h) in &frames {
+            let (w, h) = (*w, *h);
+            for c in [LIMITED, FULL] {
+                let mut converter = Converter::new(c);
+                let mut rows = vec![0f32; w * h];
+                converter.luma(frame, w, h, &mut rows);
+                let mut strip = vec![0f32; w * STRIP_ROWS];
+                for first in (0..h).step_by(STRIP_ROWS) {
+                    let n = STRIP_ROWS.min(h - first);
+                    converter.luma_strip(frame, w, h, first, n, &mut strip);
+                    for i in 0..n {
+                        for x in 0..w {
+                            assert_eq!(
+                                strip[x * STRIP_ROWS + i].to_bits(),
+                                rows[(first + i) * w + x].to_bits(),
+                                "{w}x{h} {c:?}: row {}, column {x}",
+                                first + i
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
