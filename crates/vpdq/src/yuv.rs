@@ -244,24 +244,31 @@ impl Converter {
         };
         let mut even = [[0f32; 8]; 8];
         let mut odd = [[0f32; 8]; 8];
-        // Rows past the strip's last repeat it, to keep reads inside the frame.
-        let row_of = |lane: usize, i: usize| (first_row + lane + i).min(last_row);
+        // For each group of eight rows: where each row starts in the Y
+        // plane, and each pair of rows in the chroma planes. Rows past the
+        // strip's last repeat it, to keep reads inside the frame.
+        let groups = rows.div_ceil(8);
+        let row_of = |group: usize, i: usize| (first_row + 8 * group + i).min(last_row);
+        let y_starts: [[usize; 8]; 4] = std::array::from_fn(|g| std::array::from_fn(|i| row_of(g, i) * width));
+        let chroma_starts: [[usize; 4]; 4] =
+            std::array::from_fn(|g| std::array::from_fn(|p| row_of(g, 2 * p) / 2 * half));
+        let (y_plane, u_plane, v_plane) = (ys.as_ptr(), us.as_ptr(), vs.as_ptr());
         // Columns outermost: each turn fills the strip's lines for sixteen
         // columns whole, where rows outermost wrote each line a quarter at
         // a time, four times over.
         for x in (0..wide).step_by(16) {
-            for lane in (0..rows).step_by(8) {
-                let row_of = |i: usize| row_of(lane, i);
+            for group in 0..groups {
+                let lane = 8 * group;
                 // The chroma terms of the four chroma rows, each sample's
                 // term in both 16-bit halves of its 32-bit lane.
                 let mut terms = [[zero; 3]; 4];
-                for (p, terms) in terms.iter_mut().enumerate() {
-                    let at = row_of(2 * p) / 2 * half + x / 2;
-                    // SAFETY: 8 chroma samples from x / 2 lie within the row (x + 16 <= width).
+                for (terms, &start) in terms.iter_mut().zip(&chroma_starts[group]) {
+                    // SAFETY: 8 chroma samples from x / 2 lie within a
+                    // chroma row of the frame (x + 16 <= width).
                     let (u, v) = unsafe {
                         (
-                            _mm256_cvtepu8_epi32(_mm_loadl_epi64(us[at..at + 8].as_ptr().cast())),
-                            _mm256_cvtepu8_epi32(_mm_loadl_epi64(vs[at..at + 8].as_ptr().cast())),
+                            _mm256_cvtepu8_epi32(_mm_loadl_epi64(u_plane.add(start + x / 2).cast())),
+                            _mm256_cvtepu8_epi32(_mm_loadl_epi64(v_plane.add(start + x / 2).cast())),
                         )
                     };
                     let u = _mm256_sub_epi32(_mm256_slli_epi32::<3>(u), c_offset);
@@ -278,11 +285,14 @@ impl Converter {
                     ];
                 }
                 for i in 0..8 {
-                    let at = row_of(i) * width + x;
-                    // SAFETY: 16 luma samples from x lie within the row.
-                    let y = unsafe { _mm256_cvtepu8_epi16(_mm_loadu_si128(ys[at..at + 16].as_ptr().cast())) };
+                    // SAFETY: 16 luma samples from x lie within a row of
+                    // the frame.
+                    let y =
+                        unsafe { _mm256_cvtepu8_epi16(_mm_loadu_si128(y_plane.add(y_starts[group][i] + x).cast())) };
                     let y = _mm256_mulhi_epi16(_mm256_sub_epi16(_mm256_slli_epi16::<3>(y), y_offset), y_coefficient);
-                    let [red, green, blue] = terms[(row_of(i) - row_of(0)) / 2];
+                    // Its pair's chroma row (for a repeated last row, the
+                    // last pair's: its lane is never read anyway).
+                    let [red, green, blue] = terms[i / 2];
                     let clamp = |t: __m256i| _mm256_min_epi16(_mm256_max_epi16(_mm256_add_epi16(y, t), zero), max);
                     let ((r0, r1), (g0, g1), (b0, b1)) =
                         (floats(clamp(red)), floats(clamp(green)), floats(clamp(blue)));
