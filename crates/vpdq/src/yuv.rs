@@ -85,7 +85,7 @@ fn chroma_terms(u: u8, v: u8, c: &Coefficients) -> (i32, i32, i32) {
 /// Rows of a strip [`pdq::Hasher::hash_strips`] asks for.
 const STRIP_ROWS: usize = pdq::Hasher::STRIP_ROWS;
 
-/// The luma term of a pixel (computed in 16-bit lanes in `luma_rows`).
+/// The luma term of a pixel (computed in 16-bit lanes in the conversions).
 #[cfg(test)]
 fn luma_term(y: u8, c: &Coefficients) -> i32 {
     mulhi(((y as i32) << 3) - c.y_offset, c.y)
