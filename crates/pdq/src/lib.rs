@@ -13,9 +13,7 @@
 //! the margin. Every floating-point operation here happens in the same order
 //! and precision as in the reference (f32, no fused multiply-add), which is
 //! why some loops look less clever than they could. Loops are only reordered
-//! where each output still sees the same sequence of operations. The one
-//! exception is the box filters' division, which on CPUs with FMA is computed
-//! another way that gives the same correctly rounded quotient (`divide`).
+//! where each output still sees the same sequence of operations.
 //!
 //! This crate knows nothing of files or decoders: callers hand it luma.
 //! `tantalum-media` decodes images into exactly the pixels the reference sees.
@@ -128,13 +126,15 @@ pub struct Hasher {
     narrow: Vec<f32>,
     column_sums: Vec<f32>,
     strips: Strips,
-    /// The last rows of the first row pass, which the first column pass reads.
+    /// The last rows of the first row pass, which the first column pass
+    /// reads, in tiles (see [`RingRows`]).
     ring: Vec<f32>,
     /// Output rows of the first column pass not yet filtered along rows,
     /// transposed as a strip. Its own buffer, because a strip of them can
     /// take more than one strip of input, whose row pass uses the others.
     pending: Vec<f32>,
-    /// Rows a caller's fill function writes into.
+    /// Rows a caller's fill function writes into, and a 64×64 image
+    /// assembled from its rows or strips.
     input: Vec<f32>,
 }
 
@@ -416,8 +416,6 @@ struct ColumnStream<'a> {
     oi: usize,
     count: usize,
     sums: &'a mut Vec<f32>,
-    /// Whether [`refined_division`] holds for this filter's window.
-    refined: bool,
 }
 
 impl<'a> ColumnStream<'a> {
@@ -434,7 +432,6 @@ impl<'a> ColumnStream<'a> {
             oi: 0,
             count: 0,
             sums,
-            refined: refined_division(window),
         }
     }
 
@@ -446,16 +443,11 @@ impl<'a> ColumnStream<'a> {
     /// take before calling again; `None` when it needs more input or is done.
     fn run(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
         #[cfg(target_arch = "x86_64")]
-        if self.refined {
-            // SAFETY: `refined_division` found AVX2 and FMA, this function's requirements.
-            return unsafe { self.run_fma(input, strip) };
-        }
-        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, the only requirement of this function.
             return unsafe { self.run_avx2(input, strip) };
         }
-        self.run_portable::<false>(input, strip)
+        self.run_portable(input, strip)
     }
 
     /// The same loops compiled for 8-lane vectors (identical results, as for
@@ -463,19 +455,11 @@ impl<'a> ColumnStream<'a> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn run_avx2(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
-        self.run_portable::<false>(input, strip)
-    }
-
-    /// [`ColumnStream::run_avx2`] with the refined division (identical
-    /// results, see [`divide`]).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_fma(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
-        self.run_portable::<true>(input, strip)
+        self.run_portable(input, strip)
     }
 
     #[inline(always)]
-    fn run_portable<const REFINED: bool>(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
+    fn run_portable(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
         let RingRows {
             ring,
             ring_rows,
@@ -536,7 +520,6 @@ impl<'a> ColumnStream<'a> {
                 }
                 counts[k] = count as f32;
             }
-            let reciprocals = counts.map(|c| 1.0 / c);
             let lane = self.oi % STRIP;
             let mut x = 0;
             while x + GROUP <= width {
@@ -556,7 +539,7 @@ impl<'a> ColumnStream<'a> {
                         }
                     }
                     for (o, &s) in out[k].iter_mut().zip(&sums) {
-                        *o = divide::<REFINED>(s, counts[k], reciprocals[k]);
+                        *o = s / counts[k];
                     }
                 }
                 self.sums[x..x + GROUP].copy_from_slice(&sums);
@@ -572,7 +555,7 @@ impl<'a> ColumnStream<'a> {
                     if let Some(&v) = subs[k].get(at(x)) {
                         s -= v;
                     }
-                    strip[x * STRIP + lane + k] = divide::<REFINED>(s, counts[k], reciprocals[k]);
+                    strip[x * STRIP + lane + k] = s / counts[k];
                 }
                 self.sums[x] = s;
             }
@@ -638,10 +621,13 @@ pub fn store_rows_in_strip(
     column_step: usize,
     rows: &[[f32; 8]; 8],
 ) {
-    assert!(first_lane + 8 <= STRIP && column_step > 0);
-    let last = (first_column + 7 * column_step) * STRIP + first_lane + 8;
-    assert!(last <= strip.len(), "columns past the strip");
+    assert!(first_lane <= STRIP - 8 && column_step > 0, "lanes past the strip");
+    // Checked, so that no wrapped product lets a huge step past the test.
+    let columns = strip.len() / STRIP;
+    let last_column = column_step.checked_mul(7).and_then(|c| c.checked_add(first_column));
+    assert!(last_column.is_some_and(|c| c < columns), "columns past the strip");
     let stride = column_step * STRIP;
+    let last = (first_column + 7 * column_step) * STRIP + first_lane + 8;
     let dst = &mut strip[first_column * STRIP + first_lane..last];
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx") {
@@ -730,49 +716,6 @@ impl BoxPhases {
     }
 }
 
-/// Windows up to this size take the refined division on CPUs with FMA:
-/// the counts a box filter divides by never exceed its window, and the
-/// test `refined_division_is_division` checks every count up to here
-/// exhaustively. A window of 256 is a side of about 32,700 pixels; larger
-/// ones (possible for [`Hasher::hash_rows`], not met in practice) divide.
-const REFINED_MAX_COUNT: usize = 256;
-
-/// `sum / count`, correctly rounded, as the reference's division gives it.
-///
-/// The box filters divide every pixel twice, and an 8-lane division has a
-/// throughput of one per 5 cycles or so: it was most of the first passes'
-/// time (`perf annotate`). With `REFINED`, the quotient comes from the
-/// count's reciprocal instead: `q = sum · (1/count)`, then one Newton step
-/// on the exact remainder, `q + (sum − q·count) · (1/count)`, both by fused
-/// multiply-add (Markstein's correction, the way IA-64 divided). That is
-/// three multiply-adds, which pipeline, and its result is the correctly
-/// rounded quotient, the very value the division gives, for every sum and
-/// every count up to [`REFINED_MAX_COUNT`]: checked exhaustively, because
-/// the steps scale exactly with powers of two of either operand, so all
-/// 2²³ significands of the sum against every odd count cover every case.
-#[inline(always)]
-fn divide<const REFINED: bool>(sum: f32, count: f32, reciprocal: f32) -> f32 {
-    if REFINED {
-        let quotient = sum * reciprocal;
-        let remainder = (-quotient).mul_add(count, sum);
-        remainder.mul_add(reciprocal, quotient)
-    } else {
-        sum / count
-    }
-}
-
-/// Whether the refined division may be taken for a window: FMA in
-/// hardware (without it `mul_add` is a slow library call), and a window
-/// whose counts it was checked for.
-fn refined_division(window: usize) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if window <= REFINED_MAX_COUNT {
-        return std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-    }
-    let _ = window;
-    false
-}
-
 /// The reference's `box1DFloat` on one contiguous run, which the row and
 /// column filters are checked against.
 #[cfg(test)]
@@ -822,7 +765,7 @@ const _: () = assert!(STRIP.is_multiple_of(8) && STRIP.is_multiple_of(2));
 struct Strips {
     /// A strip transposed: `width` rows of [`STRIP`] values.
     rows: Vec<f32>,
-    /// The filtered strip, still transposed.
+    /// The last row pass's 64 positions of a strip, still transposed.
     filtered: Vec<f32>,
     sums: Vec<f32>,
 }
@@ -830,8 +773,7 @@ struct Strips {
 impl Strips {
     fn fit(&mut self, width: usize) {
         self.rows.resize(width * STRIP, 0.0);
-        // The last pass keeps 64 positions, more than a narrow image has.
-        self.filtered.resize(width.max(64) * STRIP, 0.0);
+        self.filtered.resize(64 * STRIP, 0.0);
     }
 }
 
@@ -839,6 +781,7 @@ impl Strips {
 #[cfg(test)]
 fn box_rows(input: &[f32], output: &mut [f32], width: usize, window: usize, strips: &mut Strips) {
     strips.fit(width);
+    strips.filtered.resize(width.max(64) * STRIP, 0.0);
     for (src, dst) in input.chunks(width * STRIP).zip(output.chunks_mut(width * STRIP)) {
         to_strip(src, width, &mut strips.rows);
         box_columns(
@@ -1079,16 +1022,11 @@ fn box_strip_at_portable(
 fn box_columns(input: &[f32], output: &mut [f32], width: usize, height: usize, window: usize, sums: &mut Vec<f32>) {
     let output = Plane { output, width };
     #[cfg(target_arch = "x86_64")]
-    if refined_division(window) {
-        // SAFETY: `refined_division` found AVX2 and FMA, this function's requirements.
-        return unsafe { box_columns_fma(input, output, width, height, window, sums) };
-    }
-    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only requirement of this function.
         return unsafe { box_columns_avx2(input, output, width, height, window, sums) };
     }
-    box_columns_portable::<false>(input, output, width, height, window, sums)
+    box_columns_portable(input, output, width, height, window, sums)
 }
 
 /// The row filter over a transposed strip (`len` positions of [`STRIP`]
@@ -1106,16 +1044,11 @@ fn box_strip_to_tiles(strip: &[f32], tiles: &mut [f32], lanes: usize, len: usize
         len,
     };
     #[cfg(target_arch = "x86_64")]
-    if refined_division(window) {
-        // SAFETY: `refined_division` found AVX2 and FMA, this function's requirements.
-        return unsafe { box_columns_fma(strip, output, STRIP, len, window, sums) };
-    }
-    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, the only requirement of this function.
         return unsafe { box_columns_avx2(strip, output, STRIP, len, window, sums) };
     }
-    box_columns_portable::<false>(strip, output, STRIP, len, window, sums)
+    box_columns_portable(strip, output, STRIP, len, window, sums)
 }
 
 /// Where a column filter's output rows go.
@@ -1190,26 +1123,11 @@ unsafe fn box_columns_avx2(
     window: usize,
     sums: &mut Vec<f32>,
 ) {
-    box_columns_portable::<false>(input, output, width, height, window, sums)
-}
-
-/// [`box_columns_avx2`] with the refined division (identical results, see
-/// [`divide`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn box_columns_fma(
-    input: &[f32],
-    output: impl RowSink,
-    width: usize,
-    height: usize,
-    window: usize,
-    sums: &mut Vec<f32>,
-) {
-    box_columns_portable::<true>(input, output, width, height, window, sums)
+    box_columns_portable(input, output, width, height, window, sums)
 }
 
 #[inline(always)]
-fn box_columns_portable<const REFINED: bool>(
+fn box_columns_portable(
     input: &[f32],
     mut output: impl RowSink,
     width: usize,
@@ -1232,21 +1150,21 @@ fn box_columns_portable<const REFINED: bool>(
     }
     for _ in 0..p.grow {
         count += 1;
-        let (c, y) = (count as f32, 1.0 / count as f32);
+        let c = count as f32;
         for ((s, &v), o) in sums.iter_mut().zip(row(ri)).zip(output.row(oi)) {
             *s += v;
-            *o = divide::<REFINED>(*s, c, y);
+            *o = *s / c;
         }
         output.done(oi);
         ri += 1;
         oi += 1;
     }
-    let (c, y) = (count as f32, 1.0 / count as f32);
+    let c = count as f32;
     for _ in 0..p.slide {
         for (((s, &add), &sub), o) in sums.iter_mut().zip(row(ri)).zip(row(li)).zip(output.row(oi)) {
             *s += add;
             *s -= sub;
-            *o = divide::<REFINED>(*s, c, y);
+            *o = *s / c;
         }
         output.done(oi);
         li += 1;
@@ -1255,10 +1173,10 @@ fn box_columns_portable<const REFINED: bool>(
     }
     for _ in 0..p.shrink {
         count -= 1;
-        let (c, y) = (count as f32, 1.0 / count as f32);
+        let c = count as f32;
         for ((s, &sub), o) in sums.iter_mut().zip(row(li)).zip(output.row(oi)) {
             *s -= sub;
-            *o = divide::<REFINED>(*s, c, y);
+            *o = *s / c;
         }
         output.done(oi);
         li += 1;
@@ -1540,65 +1458,19 @@ mod tests {
         let heights = (5..=700).chain(4090..=4200).chain(8180..=8200).chain([8960, 8961]);
         let mut hasher = Hasher::new();
         for h in heights {
-            let w = 5 + h % 3;
-            let luma: Vec<f32> = (0..w * h)
-                .map(|i| ((i * 2_654_435_761usize) >> 9) as f32 % 255.0)
-                .collect();
-            let expected = blur_pass_by_pass(&luma, w, h);
-            let got = hasher.blur_and_decimate(Source::Plane(&luma), w, h);
-            assert!(
-                got.as_flattened()
-                    .iter()
-                    .zip(expected.as_flattened())
-                    .all(|(a, b)| a.to_bits() == b.to_bits()),
-                "{w}x{h}"
-            );
-        }
-    }
-
-    /// `divide::<true>` against the division for every count the refined
-    /// path is taken for and every significand of the sum; the steps scale
-    /// exactly with powers of two of either operand (far from overflow and
-    /// subnormals, as box sums of luma are), so odd counts and sums in
-    /// [1, 2) stand for all. Random sums of other magnitudes and signs, and
-    /// even counts, check that scaling.
-    #[test]
-    fn refined_division_is_division() {
-        if !refined_division(REFINED_MAX_COUNT) {
-            eprintln!("skipped: no FMA here, so the refined division is never taken");
-            return;
-        }
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2,fma")]
-            fn mismatches(count: usize) -> usize {
-                let c = count as f32;
-                let y = 1.0 / c;
-                (0u32..1 << 23)
-                    .filter(|&m| {
-                        let sum = f32::from_bits(0x3f80_0000 | m);
-                        divide::<true>(sum, c, y).to_bits() != divide::<false>(sum, c, y).to_bits()
-                    })
-                    .count()
-            }
-            for count in (1..=REFINED_MAX_COUNT).step_by(2) {
-                // SAFETY: `refined_division` found AVX2 and FMA.
-                assert_eq!(unsafe { mismatches(count) }, 0, "count {count}");
-            }
-            let mut state = 0x9e37_79b9_7f4a_7c15u64;
-            for _ in 0..200_000 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let exponent = 127 - 40 + (state >> 40) % 80;
-                let bits = (state & 0x8000_0000) as u32 | (exponent as u32) << 23 | (state >> 8) as u32 & 0x7f_ffff;
-                let sum = f32::from_bits(bits);
-                let count = 1 + (state >> 48) as usize % REFINED_MAX_COUNT;
-                let (c, y) = (count as f32, 1.0 / count as f32);
-                assert_eq!(
-                    divide::<true>(sum, c, y).to_bits(),
-                    (sum / c).to_bits(),
-                    "{sum:e} / {count}"
+            // A narrow width, and one of several tiles with a partial last.
+            for w in [5 + h % 3, 17 + h % 7] {
+                let luma: Vec<f32> = (0..w * h)
+                    .map(|i| ((i * 2_654_435_761usize) >> 9) as f32 % 255.0)
+                    .collect();
+                let expected = blur_pass_by_pass(&luma, w, h);
+                let got = hasher.blur_and_decimate(Source::Plane(&luma), w, h);
+                assert!(
+                    got.as_flattened()
+                        .iter()
+                        .zip(expected.as_flattened())
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{w}x{h}"
                 );
             }
         }

@@ -772,3 +772,22 @@ fn buffer_size_overflow_is_an_error_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn store_rows_in_strip_refuses_what_falls_outside_the_strip() {
+    let lanes = Hasher::STRIP_ROWS;
+    let block = [[1.0f32; 8]; 8];
+    let mut strip = vec![0.0; 16 * lanes];
+    // Within: columns 1, 3, …, 15.
+    pdq::store_rows_in_strip(&mut strip, lanes - 8, 1, 2, &block);
+    assert_eq!(strip.iter().filter(|&&v| v == 1.0).count(), 64);
+    // A column past the end, a lane past the strip, and a step whose
+    // products would wrap around: each refused, nothing written.
+    for (lane, column, step) in [(0, 2, 2), (lanes - 7, 0, 1), (0, 0, 0x05b6_db6d_b6db_6db7)] {
+        let outcome = std::panic::catch_unwind(move || {
+            let mut strip = vec![0.0; 16 * Hasher::STRIP_ROWS];
+            pdq::store_rows_in_strip(&mut strip, lane, column, step, &[[1.0; 8]; 8]);
+        });
+        assert!(outcome.is_err(), "lane {lane}, column {column}, step {step:#x}");
+    }
+}

@@ -171,9 +171,23 @@ impl Converter {
         assert_eq!(strip.len(), width * STRIP_ROWS);
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2; the sizes are checked above.
+            // SAFETY: the CPU has AVX2, and the sizes are the ones checked above.
             return unsafe { self.luma_strip_avx2(frame, width, height, first_row, rows, strip) };
         }
+        self.luma_strip_portable(frame, width, height, first_row, rows, strip)
+    }
+
+    /// [`Converter::luma_strip`] where it is not written for the CPU: the
+    /// rows converted one by one, then transposed into the strip.
+    fn luma_strip_portable(
+        &mut self,
+        frame: &[u8],
+        width: usize,
+        height: usize,
+        first_row: usize,
+        rows: usize,
+        strip: &mut [f32],
+    ) {
         let mut buffer = std::mem::take(&mut self.rows);
         buffer.resize(rows * width, 0.0);
         self.luma_portable(frame, width, height, first_row, &mut buffer);
@@ -196,6 +210,13 @@ impl Converter {
     /// 16-bit products and sums (which never leave 16 bits, see `mulhi`),
     /// the clamp to 0..=255, and `pdq::luma`'s products and sums in its
     /// order, with no fused multiply-add.
+    ///
+    /// # Safety
+    /// AVX2, and what [`Converter::luma_strip`] asserts: `width` a multiple
+    /// of 8 and `height` of 2, `frame` a whole packed frame of that size,
+    /// `first_row` and `rows` even with `0 < rows <= STRIP_ROWS` and
+    /// `first_row + rows <= height`, and `strip` of `width * STRIP_ROWS`
+    /// values. The loads rely on them.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn luma_strip_avx2(
@@ -456,16 +477,22 @@ mod tests {
                 let mut rows = vec![0f32; w * h];
                 converter.luma(frame, w, h, &mut rows);
                 let mut strip = vec![0f32; w * STRIP_ROWS];
+                let mut portable = vec![0f32; w * STRIP_ROWS];
                 for first in (0..h).step_by(STRIP_ROWS) {
                     let n = STRIP_ROWS.min(h - first);
                     converter.luma_strip(frame, w, h, first, n, &mut strip);
+                    // The fallback too, which this CPU may not take.
+                    converter.luma_strip_portable(frame, w, h, first, n, &mut portable);
                     for i in 0..n {
                         for x in 0..w {
+                            let expected = rows[(first + i) * w + x].to_bits();
+                            let at = x * STRIP_ROWS + i;
+                            let row = first + i;
+                            assert_eq!(strip[at].to_bits(), expected, "{w}x{h} {c:?}: row {row}, column {x}");
                             assert_eq!(
-                                strip[x * STRIP_ROWS + i].to_bits(),
-                                rows[(first + i) * w + x].to_bits(),
-                                "{w}x{h} {c:?}: row {}, column {x}",
-                                first + i
+                                portable[at].to_bits(),
+                                expected,
+                                "portable, {w}x{h} {c:?}: row {row}, column {x}"
                             );
                         }
                     }
