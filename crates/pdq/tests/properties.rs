@@ -375,6 +375,29 @@ fn waves() -> impl Strategy<Value = Vec<Wave>> {
 }
 
 /// Renders row-major luma in 0.5..=254.5 (the range real luma lives in).
+/// Sizes for hashing rows or strips on request: any small image, the
+/// 64×64 special case, and narrow tall ones of many strips.
+fn streamed_sizes() -> impl Strategy<Value = (usize, usize)> {
+    prop_oneof![
+        (0usize..200, 0usize..200),
+        Just((64, 64)),
+        (MIN_HASHABLE_DIM..40usize, 200usize..700),
+    ]
+}
+
+/// That the `(first_row, rows)` a hasher asked for came in order, each row
+/// once, and all of them when the image is hashable.
+fn check_asked(asked: &[(usize, usize)], w: usize, h: usize) -> Result<(), TestCaseError> {
+    let mut next = 0;
+    for &(first, rows) in asked {
+        prop_assert_eq!(first, next);
+        next += rows;
+    }
+    let hashable = w >= MIN_HASHABLE_DIM && h >= MIN_HASHABLE_DIM;
+    prop_assert_eq!(next, if hashable { h } else { 0 });
+    Ok(())
+}
+
 fn render(waves: &[Wave], width: usize, height: usize) -> Vec<f32> {
     let total: f64 = waves.iter().map(|w| w.amplitude).sum();
     let mut out = Vec::with_capacity(width * height);
@@ -515,11 +538,7 @@ proptest! {
 
     #[test]
     fn hashing_rows_on_request_equals_hashing_the_plane(
-        (w, h) in prop_oneof![
-            (0usize..200, 0usize..200),
-            Just((64, 64)),
-            (MIN_HASHABLE_DIM..40usize, 200usize..700),
-        ],
+        (w, h) in streamed_sizes(),
         waves in waves(),
     ) {
         let luma = render(&waves, w, h);
@@ -533,23 +552,12 @@ proptest! {
             })
             .expect("size fits");
         prop_assert_eq!(by_rows, whole);
-        // In order, each row once, and all of them when the image is hashable.
-        let mut next = 0;
-        for (first, count) in asked {
-            prop_assert_eq!(first, next);
-            next += count;
-        }
-        let hashable = w >= MIN_HASHABLE_DIM && h >= MIN_HASHABLE_DIM;
-        prop_assert_eq!(next, if hashable { h } else { 0 });
+        check_asked(&asked, w, h)?;
     }
 
     #[test]
     fn hashing_strips_on_request_equals_hashing_the_plane(
-        (w, h) in prop_oneof![
-            (0usize..200, 0usize..200),
-            Just((64, 64)),
-            (MIN_HASHABLE_DIM..40usize, 200usize..700),
-        ],
+        (w, h) in streamed_sizes(),
         waves in waves(),
     ) {
         let luma = render(&waves, w, h);
@@ -586,13 +594,7 @@ proptest! {
             })
             .expect("size fits");
         prop_assert_eq!(by_strips, whole);
-        let mut next = 0;
-        for (first, rows) in asked {
-            prop_assert_eq!(first, next);
-            next += rows;
-        }
-        let hashable = w >= MIN_HASHABLE_DIM && h >= MIN_HASHABLE_DIM;
-        prop_assert_eq!(next, if hashable { h } else { 0 });
+        check_asked(&asked, w, h)?;
     }
 
     #[test]
