@@ -742,7 +742,7 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
         // frame is filtered while its rows are still in the cache.
         let hash = if let Some(converter) = &mut converter {
             hasher.hash_strips(width, height, |first, rows, strip| {
-                converter.luma_strip(&raw, width, height, first, rows, strip)
+                converter.luma_strip(yuv::Planes::of(&raw, width, height), first, rows, strip)
             })
         } else {
             hasher.hash_rows(width, height, |first, rows| {

@@ -63,9 +63,10 @@ impl Yuv420Hasher {
             height,
         } = self;
         let (width, height) = (*width, *height);
+        let planes = crate::yuv::Planes::of(frame, width, height);
         hasher
             .hash_strips(width, height, |first, rows, strip| {
-                converter.luma_strip(frame, width, height, first, rows, strip)
+                converter.luma_strip(planes, first, rows, strip)
             })
             .expect("a frame size within bounds")
     }

@@ -112,6 +112,34 @@ pub(crate) fn frame_bytes(width: usize, height: usize) -> usize {
     width * height + 2 * (width / 2) * (height / 2)
 }
 
+/// A packed `yuv420p` frame split into its planes.
+#[derive(Clone, Copy)]
+pub(crate) struct Planes<'a> {
+    ys: &'a [u8],
+    us: &'a [u8],
+    vs: &'a [u8],
+    width: usize,
+    height: usize,
+}
+
+impl<'a> Planes<'a> {
+    /// The planes of `frame`, which must be a whole packed frame of an
+    /// even `width × height`.
+    pub(crate) fn of(frame: &'a [u8], width: usize, height: usize) -> Self {
+        assert!(width.is_multiple_of(2) && height.is_multiple_of(2));
+        assert_eq!(frame.len(), frame_bytes(width, height));
+        let (ys, chroma) = frame.split_at(width * height);
+        let (us, vs) = chroma.split_at(width / 2 * (height / 2));
+        Planes {
+            ys,
+            us,
+            vs,
+            width,
+            height,
+        }
+    }
+}
+
 /// One range's conversion, with reusable per-row chroma terms.
 pub(crate) struct Converter {
     coefficients: Coefficients,
@@ -144,54 +172,37 @@ impl Converter {
     /// `luma`, row by row: the plain form [`Converter::luma_strip`] is
     /// checked against.
     #[cfg(test)]
-    pub(crate) fn luma(&mut self, frame: &[u8], width: usize, height: usize, luma: &mut [f32]) {
-        assert_eq!(luma.len(), width * height);
-        assert_eq!(frame.len(), frame_bytes(width, height));
-        self.luma_portable(frame, width, height, 0, luma)
+    pub(crate) fn luma(&mut self, frame: Planes<'_>, luma: &mut [f32]) {
+        assert_eq!(luma.len(), frame.width * frame.height);
+        self.luma_portable(frame, 0, luma)
     }
 
     /// Writes PDQ's luma of `rows` rows from `first_row` on (an even row,
-    /// an even count) of a packed `yuv420p` frame into `strip` as
+    /// an even count) of a frame whose width is a multiple of 8 into `strip` as
     /// [`pdq::Hasher::hash_strips`] asks: row `first_row + i`, column `x`
     /// at `x * STRIP_ROWS + i`. Lanes past `rows` may get anything, which
     /// the hasher ignores.
-    pub(crate) fn luma_strip(
-        &mut self,
-        frame: &[u8],
-        width: usize,
-        height: usize,
-        first_row: usize,
-        rows: usize,
-        strip: &mut [f32],
-    ) {
-        assert!(width.is_multiple_of(8) && height.is_multiple_of(2));
+    pub(crate) fn luma_strip(&mut self, frame: Planes<'_>, first_row: usize, rows: usize, strip: &mut [f32]) {
+        assert!(frame.width.is_multiple_of(8));
         assert!(first_row.is_multiple_of(2) && rows.is_multiple_of(2));
-        assert_eq!(frame.len(), frame_bytes(width, height));
-        assert!(rows > 0 && rows <= STRIP_ROWS && first_row + rows <= height);
-        assert_eq!(strip.len(), width * STRIP_ROWS);
+        assert!(rows > 0 && rows <= STRIP_ROWS && first_row + rows <= frame.height);
+        assert_eq!(strip.len(), frame.width * STRIP_ROWS);
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, and the sizes are the ones checked above.
-            return unsafe { self.luma_strip_avx2(frame, width, height, first_row, rows, strip) };
+            // SAFETY: the CPU has AVX2, and the sizes are the ones checked
+            // above and by `Planes::of`.
+            return unsafe { self.luma_strip_avx2(frame, first_row, rows, strip) };
         }
-        self.luma_strip_portable(frame, width, height, first_row, rows, strip)
+        self.luma_strip_portable(frame, first_row, rows, strip)
     }
 
     /// [`Converter::luma_strip`] where it is not written for the CPU: the
     /// rows converted one by one, then transposed into the strip.
-    fn luma_strip_portable(
-        &mut self,
-        frame: &[u8],
-        width: usize,
-        height: usize,
-        first_row: usize,
-        rows: usize,
-        strip: &mut [f32],
-    ) {
+    fn luma_strip_portable(&mut self, frame: Planes<'_>, first_row: usize, rows: usize, strip: &mut [f32]) {
         let mut buffer = std::mem::take(&mut self.rows);
-        buffer.resize(rows * width, 0.0);
-        self.luma_portable(frame, width, height, first_row, &mut buffer);
-        for (i, row) in buffer.chunks_exact(width).enumerate() {
+        buffer.resize(rows * frame.width, 0.0);
+        self.luma_portable(frame, first_row, &mut buffer);
+        for (i, row) in buffer.chunks_exact(frame.width).enumerate() {
             for (x, &l) in row.iter().enumerate() {
                 strip[x * STRIP_ROWS + i] = l;
             }
@@ -212,27 +223,18 @@ impl Converter {
     /// order, with no fused multiply-add.
     ///
     /// # Safety
-    /// AVX2, and what [`Converter::luma_strip`] asserts: `width` a multiple
-    /// of 8 and `height` of 2, `frame` a whole packed frame of that size,
-    /// `first_row` and `rows` even with `0 < rows <= STRIP_ROWS` and
-    /// `first_row + rows <= height`, and `strip` of `width * STRIP_ROWS`
-    /// values. The loads rely on them.
+    /// AVX2, and what [`Converter::luma_strip`] and [`Planes::of`] assert:
+    /// the frame's width a multiple of 8, `first_row` and `rows` even with
+    /// `0 < rows <= STRIP_ROWS` and `first_row + rows` at most the frame's
+    /// height, and `strip` of `width * STRIP_ROWS` values. The loads rely
+    /// on them.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn luma_strip_avx2(
-        &mut self,
-        frame: &[u8],
-        width: usize,
-        height: usize,
-        first_row: usize,
-        rows: usize,
-        strip: &mut [f32],
-    ) {
+    unsafe fn luma_strip_avx2(&mut self, frame: Planes<'_>, first_row: usize, rows: usize, strip: &mut [f32]) {
         use std::arch::x86_64::*;
         let c = self.coefficients;
+        let Planes { ys, us, vs, width, .. } = frame;
         let half = width / 2;
-        let (ys, chroma) = frame.split_at(width * height);
-        let (us, vs) = chroma.split_at(half * (height / 2));
         let last_row = first_row + rows - 1;
         let wide = width / 16 * 16;
         let zero = _mm256_setzero_si256();
@@ -349,11 +351,10 @@ impl Converter {
     /// Writes PDQ's luma of the rows from `first_row` on of a packed
     /// `yuv420p` frame into `luma` (`luma.len() / width` rows, an even
     /// number from an even row: chroma rows are shared by pairs).
-    fn luma_portable(&mut self, frame: &[u8], width: usize, height: usize, first_row: usize, luma: &mut [f32]) {
+    fn luma_portable(&mut self, frame: Planes<'_>, first_row: usize, luma: &mut [f32]) {
+        let Planes { ys, us, vs, width, .. } = frame;
         let half = width / 2;
         let c = self.coefficients;
-        let (ys, chroma) = frame.split_at(width * height);
-        let (us, vs) = chroma.split_at(half * (height / 2));
         for terms in [&mut self.red, &mut self.green, &mut self.blue] {
             terms.resize(width, 0);
         }
@@ -475,14 +476,14 @@ mod tests {
             for c in [LIMITED, FULL] {
                 let mut converter = Converter::new(c);
                 let mut rows = vec![0f32; w * h];
-                converter.luma(frame, w, h, &mut rows);
+                converter.luma(Planes::of(frame, w, h), &mut rows);
                 let mut strip = vec![0f32; w * STRIP_ROWS];
                 let mut portable = vec![0f32; w * STRIP_ROWS];
                 for first in (0..h).step_by(STRIP_ROWS) {
                     let n = STRIP_ROWS.min(h - first);
-                    converter.luma_strip(frame, w, h, first, n, &mut strip);
+                    converter.luma_strip(Planes::of(frame, w, h), first, n, &mut strip);
                     // The fallback too, which this CPU may not take.
-                    converter.luma_strip_portable(frame, w, h, first, n, &mut portable);
+                    converter.luma_strip_portable(Planes::of(frame, w, h), first, n, &mut portable);
                     for i in 0..n {
                         for x in 0..w {
                             let expected = rows[(first + i) * w + x].to_bits();
@@ -507,7 +508,7 @@ mod tests {
         let half = side / 2;
         for c in [LIMITED, FULL] {
             let mut luma = vec![0f32; side * side];
-            Converter::new(c).luma(&frame, side, side, &mut luma);
+            Converter::new(c).luma(Planes::of(&frame, side, side), &mut luma);
             for (p, &l) in luma.iter().enumerate() {
                 let (row, col) = (p / side, p % side);
                 let at = side * side + (row / 2) * half + col / 2;
