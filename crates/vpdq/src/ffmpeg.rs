@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use crate::{mp4, yuv, Feature, VpdqError};
 
+mod batch;
+pub use batch::hash_videos;
+
 /// How to hash a video.
 #[derive(Debug, Clone, Copy)]
 pub struct HashOptions {
@@ -152,6 +155,13 @@ const SEND_BUFFER_BYTES: libc::c_int = 4 << 20;
 /// each other; otherwise the two cost about the same in profiles.
 #[cfg(unix)]
 fn frame_channel() -> std::io::Result<(FrameReader, Stdio)> {
+    let (ours, theirs) = socket_pair()?;
+    Ok((ours, Stdio::from(theirs)))
+}
+
+/// A frame channel's two ends: ours, and the child's.
+#[cfg(unix)]
+fn socket_pair() -> std::io::Result<(FrameReader, std::os::fd::OwnedFd)> {
     use std::os::fd::{AsRawFd, OwnedFd};
     let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
     // Room for frames ahead, so the decoder seldom waits for us. The kernel
@@ -170,7 +180,7 @@ fn frame_channel() -> std::io::Result<(FrameReader, Stdio)> {
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         );
     }
-    Ok((ours, Stdio::from(OwnedFd::from(theirs))))
+    Ok((ours, OwnedFd::from(theirs)))
 }
 
 /// Elsewhere, a pipe.
@@ -300,6 +310,19 @@ impl Log {
         self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
+    /// Reads the rest of the log, until the child closes it.
+    fn read_to_end(&mut self, stderr: &mut impl Read) {
+        let mut chunk = [0u8; 16 << 10];
+        loop {
+            match stderr.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => self.feed(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+
     /// Takes a last line without its newline.
     fn end(&mut self) {
         if !self.line.is_empty() {
@@ -337,6 +360,36 @@ enum Output<'a> {
     Y4m(Option<&'a str>),
     /// Raw RGB24, converted by swscale in the child.
     Rgb24,
+}
+
+/// ffmpeg, quiet but for its log: `-v level+info` tags each line with its
+/// level, so errors can be told apart, and keeps the `Output #0` report
+/// that says the frames' format.
+fn ffmpeg_command() -> Command {
+    let mut command = Command::new("ffmpeg");
+    command.args(["-nostdin", "-hide_banner", "-nostats", "-v", "level+info"]);
+    command
+}
+
+/// Adds a video to decode. `-noautorotate`: phones tag portrait videos with
+/// a display rotation, which the command line would apply (and our scale
+/// back to the stored size would then squash). The reference hashes frames
+/// as decoded, ignoring the tag, so a rotated copy must hash as its
+/// original does.
+fn add_input(command: &mut Command, path: &Path) {
+    command
+        .args(["-threads", "1", "-noautorotate", "-i"])
+        .arg(input_url(path));
+}
+
+/// Adds an output of the first video stream of input `input` through
+/// `filter`, every frame as it comes; its format and name follow.
+fn add_video_output(command: &mut Command, input: usize, filter: &str) {
+    command
+        .args(["-map", &format!("{input}:v:0"), "-an", "-sn", "-dn"])
+        .args(["-fps_mode", "passthrough", "-vf", filter])
+        // No text from the file in the output's report.
+        .args(["-map_metadata", "-1", "-map_chapters", "-1"]);
 }
 
 /// A running `ffmpeg` child and the threads that watch it.
@@ -382,30 +435,9 @@ impl Decoder {
     fn spawn(path: &Path, filter: &str, output: Output<'_>, deadline: Deadline) -> Result<Decoder, VpdqError> {
         let (frames, child_stdout) = frame_channel()?;
         let output_url = unpredictable_output_url();
-        let mut command = Command::new("ffmpeg");
-        // `-v level+info`: each line tagged with its level, so errors can be
-        // told apart, and the `Output #0` report that says the frames' format.
-        // `-noautorotate`: phones tag portrait videos with a display rotation,
-        // which the command line would apply (and our scale back to the stored
-        // size would then squash). The reference hashes frames as decoded,
-        // ignoring the tag, so a rotated copy must hash as its original does.
-        command
-            .args(["-nostdin", "-hide_banner", "-nostats", "-v", "level+info"])
-            .args(["-threads", "1", "-noautorotate", "-i"])
-            .arg(input_url(path))
-            .args([
-                "-map",
-                "0:v:0",
-                "-an",
-                "-sn",
-                "-dn",
-                "-fps_mode",
-                "passthrough",
-                "-vf",
-                filter,
-            ])
-            // No text from the file in the output's report.
-            .args(["-map_metadata", "-1", "-map_chapters", "-1"]);
+        let mut command = ffmpeg_command();
+        add_input(&mut command, path);
+        add_video_output(&mut command, 0, filter);
         let muxer = match output {
             // `-strict -1`: deep and 4:4:4 formats too, which are then
             // reported and restarted as RGB rather than refused.
@@ -431,18 +463,7 @@ impl Decoder {
         let stderr = child.stderr.take();
         let child = Arc::new(Mutex::new(child));
         let guard = KillOnDrop(Arc::clone(&child));
-        let (done, done_rx) = mpsc::channel::<()>();
-        let watchdog_child = Arc::clone(&child);
-        let left = deadline.at.saturating_duration_since(std::time::Instant::now());
-        let watchdog = std::thread::spawn(move || {
-            if done_rx.recv_timeout(left) == Err(mpsc::RecvTimeoutError::Timeout) {
-                if let Ok(mut c) = watchdog_child.lock() {
-                    let _ = c.kill();
-                }
-                return true;
-            }
-            false
-        });
+        let (done, watchdog) = watch(&child, deadline);
         Ok(Decoder {
             frames,
             y4m: matches!(output, Output::Y4m(_)),
@@ -545,15 +566,7 @@ impl Decoder {
         if let Some(mut stderr) = self.stderr.take() {
             let mut log = std::mem::take(&mut self.log);
             self.log_reader = Some(std::thread::spawn(move || {
-                let mut chunk = [0u8; 16 << 10];
-                loop {
-                    match stderr.read(&mut chunk) {
-                        Ok(0) => break,
-                        Ok(n) => log.feed(&chunk[..n]),
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(_) => break,
-                    }
-                }
+                log.read_to_end(&mut stderr);
                 log
             }));
         }
@@ -596,6 +609,24 @@ impl Decoder {
         };
         (result, log)
     }
+}
+
+/// Kills the child at the deadline unless told first that it is done; the
+/// thread says whether it killed it.
+fn watch(child: &Arc<Mutex<Child>>, deadline: Deadline) -> (mpsc::Sender<()>, std::thread::JoinHandle<bool>) {
+    let (done, done_rx) = mpsc::channel::<()>();
+    let child = Arc::clone(child);
+    let left = deadline.at.saturating_duration_since(std::time::Instant::now());
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(left) == Err(mpsc::RecvTimeoutError::Timeout) {
+            if let Ok(mut c) = child.lock() {
+                let _ = c.kill();
+            }
+            return true;
+        }
+        false
+    });
+    (done, watchdog)
 }
 
 /// When to stop decoding one video, over however many children it takes.
@@ -670,6 +701,17 @@ fn rgb_filter(select: &str, width: u32, height: u32) -> String {
     format!("{select},scale=w={width}:h={height}:flags=area:in_color_matrix=bt601:out_color_matrix=bt601,format=rgb24")
 }
 
+/// The reference's `frameMod`: `static_cast<int>(secondsPerHash * frameRate)`,
+/// at least 1.
+fn frame_mod(seconds_per_hash: f64, frame_rate: f64) -> u64 {
+    ((seconds_per_hash * frame_rate) as i64).max(1) as u64
+}
+
+/// The filter that keeps every `frame_mod`-th decoded frame.
+fn select_filter(frame_mod: u64) -> String {
+    format!("select=not(mod(n\\,{frame_mod}))")
+}
+
 /// Hashes a video's sampled frames as the reference does.
 pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<Feature>), VpdqError> {
     // MP4 and QuickTime files (nearly all phone and chat video) state the
@@ -693,9 +735,8 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
             (info.frame_rate, Some((info, pix_fmt)))
         }
     };
-    // The reference: static_cast<int>(secondsPerHash * frameRate), at least 1.
-    let frame_mod = ((options.seconds_per_hash * frame_rate) as i64).max(1) as u64;
-    let select = format!("select=not(mod(n\\,{frame_mod}))");
+    let frame_mod = frame_mod(options.seconds_per_hash, frame_rate);
+    let select = select_filter(frame_mod);
     // Native-size 4:2:0 8-bit video (nearly all of it) comes from the child
     // as it was decoded and is converted here exactly as swscale would (see
     // `yuv.rs`); anything else is converted by swscale in the child.
@@ -710,7 +751,41 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
         frame_rate,
     };
 
-    let (width, height) = (width as usize, height as usize);
+    if decoder.y4m {
+        let header = match decoder.y4m_header.take() {
+            Some(header) => header,
+            None => read_line(&mut decoder.frames),
+        };
+        check_y4m_header(&header, width as usize, height as usize)?;
+    }
+    let sampling = Sampling { frame_mod, frame_rate };
+    let (features, read_error) = hash_frames(&mut decoder.frames, decoder.y4m, frames, &info, sampling)?;
+    decoder.finish(read_error)?;
+    if features.is_empty() {
+        return Err(VpdqError::Decode("no frame could be decoded".into()));
+    }
+    Ok((info, features))
+}
+
+/// Which decoded frames are hashed, and their timestamps.
+#[derive(Clone, Copy)]
+struct Sampling {
+    /// Every `frame_mod`-th frame, from the first.
+    frame_mod: u64,
+    frame_rate: f64,
+}
+
+/// Reads and hashes the frames of a channel (past YUV4MPEG's stream
+/// header) until it ends; a read error ends them too, and is handed back
+/// for the child's exit status to be weighed with it.
+fn hash_frames(
+    channel: &mut impl Read,
+    y4m: bool,
+    frames: Frames,
+    info: &VideoInfo,
+    sampling: Sampling,
+) -> Result<(Vec<Feature>, Option<std::io::Error>), VpdqError> {
+    let (width, height) = (info.width as usize, info.height as usize);
     let Some(frame_bytes) = frames.frame_bytes(width, height) else {
         return Err(VpdqError::Decode(format!("frames of {width}x{height} are too large")));
     };
@@ -722,15 +797,8 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
     let mut hasher = pdq::Hasher::new();
     let mut features = Vec::new();
     let mut read_error = None;
-    if decoder.y4m {
-        let header = match decoder.y4m_header.take() {
-            Some(header) => header,
-            None => read_line(&mut decoder.frames),
-        };
-        check_y4m_header(&header, width, height)?;
-    }
     for index in 0u64.. {
-        match read_frame(&mut decoder.frames, decoder.y4m, &mut raw) {
+        match read_frame(channel, y4m, &mut raw) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
@@ -753,19 +821,15 @@ pub fn hash_video(path: &Path, options: &HashOptions) -> Result<(VideoInfo, Vec<
             })
         }
         .map_err(|e| VpdqError::Decode(e.to_string()))?;
-        let frame = index * frame_mod;
+        let frame = index * sampling.frame_mod;
         features.push(Feature {
             frame,
             quality: hash.quality,
             pdq: hash.hash,
-            timestamp: frame as f64 / frame_rate,
+            timestamp: frame as f64 / sampling.frame_rate,
         });
     }
-    decoder.finish(read_error)?;
-    if features.is_empty() {
-        return Err(VpdqError::Decode("no frame could be decoded".into()));
-    }
-    Ok((info, features))
+    Ok((features, read_error))
 }
 
 /// Reads a line (YUV4MPEG's stream header) from the frame channel a byte

@@ -16,7 +16,9 @@
 //! frames' size and pixel format come from ffmpeg's own report of its
 //! output. 4:2:0 frames arrive as ffmpeg decoded them (YUV4MPEG) and are
 //! converted here bit-exactly as swscale would (`yuv.rs`); other formats
-//! are converted by swscale in the child.
+//! are converted by swscale in the child. [`hash_videos`] hashes several
+//! videos with one child where that changes no result, so that the
+//! libraries are loaded once for all of them.
 
 mod ffmpeg;
 mod matching;
@@ -25,7 +27,7 @@ pub mod testing;
 mod text;
 mod yuv;
 
-pub use ffmpeg::{ffmpeg_available, hash_video, probe, HashOptions, VideoInfo};
+pub use ffmpeg::{ffmpeg_available, hash_video, hash_videos, probe, HashOptions, VideoInfo};
 pub use matching::{match_videos, MatchThresholds, VideoIndex, VideoMatch};
 /// Public for the tests that check it against ffprobe.
 #[doc(hidden)]

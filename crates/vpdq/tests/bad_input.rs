@@ -188,3 +188,73 @@ fn an_undecodable_stream_is_an_error_that_says_why() {
         other => panic!("{other}"),
     }
 }
+
+/// Hashed together, each video gets what hashing it alone gives, error or
+/// not: whatever stops a shared run sends its videos to runs of their own.
+#[test]
+fn videos_hashed_together_get_what_each_gets_alone() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = "size=160x120:rate=10:duration=2";
+    let plain = test_pattern(dir.path(), "plain.mp4", pattern, &["-pix_fmt", "yuv420p"]);
+    let full = test_pattern(dir.path(), "full.mp4", pattern, &["-pix_fmt", "yuvj420p"]);
+    // 4:2:0 tagged full range but decoded as yuv420p (VP9 has no yuvj
+    // formats): swscale reads it as limited range, as the reference does.
+    let tagged = test_pattern(
+        dir.path(),
+        "tagged.mp4",
+        pattern,
+        &["-pix_fmt", "yuv420p", "-color_range", "pc", "-c:v", "libvpx-vp9"],
+    );
+    let deep = test_pattern(dir.path(), "deep.mp4", pattern, &["-pix_fmt", "yuv420p10le"]);
+    let grey = test_pattern(dir.path(), "grey.mp4", pattern, &["-pix_fmt", "gray"]);
+    let odd = test_pattern(
+        dir.path(),
+        "odd.mp4",
+        "size=150x120:rate=10:duration=2",
+        &["-pix_fmt", "yuv420p"],
+    );
+    let empty = dir.path().join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap();
+    let audio = make(
+        dir.path(),
+        "tone.mp4",
+        &["-f", "lavfi", "-i", "sine=frequency=440:duration=1"],
+    );
+    let mut bytes = std::fs::read(&plain).unwrap();
+    for b in bytes.iter_mut().skip(200).step_by(7) {
+        *b = !*b;
+    }
+    let garbled = dir.path().join("garbled.mp4");
+    std::fs::write(&garbled, &bytes).unwrap();
+
+    let options = vpdq::HashOptions {
+        seconds_per_hash: 0.0,
+        ..Default::default()
+    };
+    let text = |r: Result<(vpdq::VideoInfo, Vec<vpdq::Feature>), vpdq::VpdqError>| match r {
+        Ok((info, features)) => format!("{info:?}\n{}", vpdq::write_features(&features)),
+        // Without the addresses of ffmpeg's contexts, which differ per run.
+        Err(e) => format!("error: {e}")
+            .split(" @ 0x")
+            .map(|part| part.trim_start_matches(|c: char| c.is_ascii_hexdigit()))
+            .collect::<Vec<_>>()
+            .join(" @ "),
+    };
+    // Clean videos alone, then with each kind of trouble among them.
+    let clean = [&plain, &full, &tagged, &odd];
+    let troubles = [&deep, &grey, &empty, &audio, &garbled];
+    let mut sets: Vec<Vec<&std::path::PathBuf>> = vec![clean.to_vec()];
+    for trouble in troubles {
+        sets.push(vec![&plain, trouble, &full]);
+    }
+    for videos in sets {
+        let together = vpdq::hash_videos(&videos, &options);
+        for (video, together) in videos.iter().zip(together) {
+            let alone = vpdq::hash_video(video, &options);
+            assert_eq!(text(together), text(alone), "{}", video.display());
+        }
+    }
+}

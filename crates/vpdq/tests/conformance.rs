@@ -69,6 +69,44 @@ fn hash_all(dir: &Path, names: &[String], size: u32) -> Vec<(String, Vec<vpdq::F
     })
 }
 
+/// Hashed together (`hash_videos`: shared ffmpeg runs, here two of seven
+/// videos, one on each core), every frame is still exactly the reference's.
+#[test]
+fn videos_hashed_together_match_the_reference() {
+    let Some(dir) = setup() else { return };
+    let names = videos(&dir);
+    let options = HashOptions {
+        seconds_per_hash: 0.0,
+        ..Default::default()
+    };
+    let halves: Vec<&[String]> = names.chunks(names.len().div_ceil(2)).collect();
+    let hashed: Vec<(String, Vec<vpdq::Feature>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = halves
+            .into_iter()
+            .map(|half| {
+                let dir = &dir;
+                s.spawn(move || {
+                    let paths: Vec<PathBuf> = half
+                        .iter()
+                        .map(|n| dir.join("videos").join(format!("{n}.mp4")))
+                        .collect();
+                    let results = vpdq::hash_videos(&paths, &options);
+                    half.iter()
+                        .zip(results)
+                        .map(|(name, r)| (name.clone(), r.unwrap_or_else(|e| panic!("{name}: {e}")).1))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(hashed.len(), 14);
+    for (name, ours) in hashed {
+        let expected = read_hashes(&dir.join(format!("local-hashes-ffmpeg5/s0/{name}.txt")));
+        assert_eq!(vpdq::write_features(&ours), vpdq::write_features(&expected), "{name}");
+    }
+}
+
 #[test]
 fn every_frame_matches_the_reference() {
     let Some(dir) = setup() else { return };
