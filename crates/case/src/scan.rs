@@ -456,14 +456,52 @@ pub fn video_hashes(
         VideoSource::Bytes(bytes) => media::PrivateCopy::of_bytes(bytes, extension, scratch),
     }
     .map_err(|e| format!("vpdq: private copy for ffmpeg: {e}"))?;
-    vpdq::hash_video(copy.path(), options).map_err(|e| {
-        let text = e.to_string();
-        if text.starts_with("vpdq") {
-            text
-        } else {
-            format!("vpdq: {text}")
-        }
-    })
+    vpdq::hash_video(copy.path(), options).map_err(vpdq_error_text)
+}
+
+/// [`video_hashes`] of several video files, from private copies that
+/// `vpdq::hash_videos` decodes together where it can (one ffmpeg start for
+/// several short clips), with the same results and errors one by one.
+pub fn files_video_hashes(
+    files: &[&Path],
+    scratch: &Path,
+    options: &vpdq::HashOptions,
+) -> Vec<Result<(vpdq::VideoInfo, Vec<vpdq::Feature>), String>> {
+    if !vpdq::ffmpeg_available() {
+        return files
+            .iter()
+            .map(|_| Err("vpdq unavailable: ffmpeg not found".into()))
+            .collect();
+    }
+    let copies: Vec<Result<media::PrivateCopy, String>> = files
+        .iter()
+        .map(|path| {
+            media::PrivateCopy::of_file(path, scratch).map_err(|e| format!("vpdq: private copy for ffmpeg: {e}"))
+        })
+        .collect();
+    let paths: Vec<&Path> = copies
+        .iter()
+        .filter_map(|c| c.as_ref().ok())
+        .map(|c| c.path())
+        .collect();
+    let mut hashed = vpdq::hash_videos(&paths, options).into_iter();
+    copies
+        .iter()
+        .map(|copy| match copy {
+            Ok(_) => hashed.next().expect("a result for every copy").map_err(vpdq_error_text),
+            Err(e) => Err(e.clone()),
+        })
+        .collect()
+}
+
+/// A vPDQ error as reports give it: `vpdq unavailable: …` or `vpdq: …`.
+fn vpdq_error_text(e: vpdq::VpdqError) -> String {
+    let text = e.to_string();
+    if text.starts_with("vpdq") {
+        text
+    } else {
+        format!("vpdq: {text}")
+    }
 }
 
 impl<'c, 'a> SourceSink<'c, 'a> {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -187,17 +187,51 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
             dihedral: args.dihedral,
         }
     };
+    // Videos wait here for vPDQ until there are enough to share ffmpeg
+    // runs (`vpdq::hash_videos`), whose start-up costs as much CPU as
+    // decoding a short clip.
+    let waiting_videos: Mutex<Vec<WaitingVideo<'_>>> = Mutex::new(Vec::new());
     let summary = std::thread::scope(|scope| -> Result<Summary> {
         let writer = scope.spawn(|| write_in_order(rx, &mut printer, &progress));
+        // The writer only stops early on a closed stdout; then there is nothing left to do.
+        let send = |records: Vec<(usize, HashRecord)>| {
+            for record in records {
+                let _ = tx.send(record);
+            }
+        };
         pool.install(|| {
             entries
                 .par_iter()
                 .enumerate()
                 .for_each_init(pdq::Hasher::new, |hasher, (i, entry)| {
-                    let record = hash_entry(entry, &settings, hasher);
-                    // The writer only stops early on a closed stdout; then there is nothing left to do.
-                    let _ = tx.send((i, record));
-                })
+                    match hash_entry(entry, &settings, hasher) {
+                        (record, None) => send(vec![(i, record)]),
+                        (record, Some(path)) => {
+                            let batch = {
+                                let mut waiting = waiting_videos.lock().unwrap_or_else(|e| e.into_inner());
+                                waiting.push((i, record, path));
+                                (waiting.len() >= vpdq::MAX_VIDEOS_PER_RUN).then(|| std::mem::take(&mut *waiting))
+                            };
+                            if let Some(batch) = batch {
+                                send(hash_videos(batch, &settings));
+                            }
+                        }
+                    }
+                });
+            let rest = std::mem::take(&mut *waiting_videos.lock().unwrap_or_else(|e| e.into_inner()));
+            let per_thread = rest.len().div_ceil(rayon::current_num_threads()).max(1);
+            let mut batches = Vec::new();
+            let mut rest = rest.into_iter().peekable();
+            while rest.peek().is_some() {
+                batches.push(
+                    rest.by_ref()
+                        .take(per_thread.min(vpdq::MAX_VIDEOS_PER_RUN))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            batches
+                .into_par_iter()
+                .for_each(|batch| send(hash_videos(batch, &settings)));
         });
         drop(tx);
         writer.join().expect("writer thread panicked")
@@ -224,7 +258,42 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
     })
 }
 
-fn hash_entry(entry: &Entry, settings: &HashSettings, hasher: &mut pdq::Hasher) -> HashRecord {
+/// A video's record, waiting for its vPDQ: its place in the output, the
+/// record so far, and the file.
+type WaitingVideo<'a> = (usize, HashRecord, &'a std::path::Path);
+
+/// Adds vPDQ to the records of videos, decoded together where they can be.
+fn hash_videos(videos: Vec<WaitingVideo<'_>>, settings: &HashSettings) -> Vec<(usize, HashRecord)> {
+    let scratch = std::env::temp_dir();
+    let paths: Vec<&std::path::Path> = videos.iter().map(|(_, _, path)| *path).collect();
+    let hashed = case::files_video_hashes(&paths, &scratch, &settings.vpdq);
+    videos
+        .into_iter()
+        .zip(hashed)
+        .map(|((i, mut record, _), result)| {
+            match result {
+                Ok((info, features)) => {
+                    record.width = Some(info.width);
+                    record.height = Some(info.height);
+                    record.vpdq = Some(features);
+                }
+                Err(e) => {
+                    record.error = Some(e);
+                    record.status = Status::Failed;
+                }
+            }
+            (i, record)
+        })
+        .collect()
+}
+
+/// A file's record, and the file where it is a video still to get vPDQ
+/// (see [`hash_videos`]).
+fn hash_entry<'e>(
+    entry: &'e Entry,
+    settings: &HashSettings,
+    hasher: &mut pdq::Hasher,
+) -> (HashRecord, Option<&'e std::path::Path>) {
     let display = entry.path().to_string_lossy().into_owned();
     match entry {
         Entry::File(path) => {
@@ -235,35 +304,21 @@ fn hash_entry(entry: &Entry, settings: &HashSettings, hasher: &mut pdq::Hasher) 
             match analysed {
                 Ok(analysis) => {
                     let is_video = analysis.kind == media::Kind::Video && analysis.error.is_none();
-                    let mut record = HashRecord::from_analysis(display, analysis, settings.dihedral);
-                    if is_video {
-                        let scratch = std::env::temp_dir();
-                        match case::video_hashes(case::VideoSource::File(path), None, &scratch, &settings.vpdq) {
-                            Ok((info, features)) => {
-                                record.width = Some(info.width);
-                                record.height = Some(info.height);
-                                record.vpdq = Some(features);
-                            }
-                            Err(e) => {
-                                record.error = Some(e);
-                                record.status = Status::Failed;
-                            }
-                        }
-                    }
-                    record
+                    let record = HashRecord::from_analysis(display, analysis, settings.dihedral);
+                    (record, is_video.then_some(path.as_path()))
                 }
                 Err(_) => {
                     *hasher = pdq::Hasher::new();
-                    HashRecord::not_read(
-                        display,
-                        "internal error: decoder panicked on this file".into(),
-                        Status::Failed,
-                    )
+                    let why = "internal error: decoder panicked on this file".into();
+                    (HashRecord::not_read(display, why, Status::Failed), None)
                 }
             }
         }
-        Entry::Skipped(_, why) => HashRecord::not_read(display, why.clone(), Status::Skipped),
-        Entry::Error(_, why) => HashRecord::not_read(display, format!("read error: {why}"), Status::Failed),
+        Entry::Skipped(_, why) => (HashRecord::not_read(display, why.clone(), Status::Skipped), None),
+        Entry::Error(_, why) => (
+            HashRecord::not_read(display, format!("read error: {why}"), Status::Failed),
+            None,
+        ),
     }
 }
 

@@ -443,6 +443,36 @@ fn videos_get_vpdq() {
     );
     assert_eq!(json_lines(&out)[0]["vpdq"].as_array().unwrap().len(), 20);
 
+    // Several videos, decoded together where they can be: each record as
+    // hashing the video alone gives it.
+    for (name, pattern, pix_fmt) in [
+        ("full.mp4", "testsrc=size=96x64:rate=25:duration=3", "yuvj420p"),
+        ("deep.mp4", "testsrc=size=96x64:rate=10:duration=1", "yuv444p"),
+    ] {
+        let made = Command::new("ffmpeg")
+            .args([
+                "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", pattern, "-pix_fmt", pix_fmt,
+            ])
+            .arg(dir.path().join(name))
+            .status()
+            .unwrap();
+        assert!(made.success(), "{name}");
+    }
+    let names = ["clip.mp4", "full.mp4", "deep.mp4"];
+    let mut args = vec!["hash", "--json", "--vpdq-seconds", "0"];
+    args.extend(names);
+    let together = json_lines(&tantalum(&args, dir.path()));
+    assert_eq!(together.len(), names.len());
+    for name in names {
+        let record = together.iter().find(|r| r["path"] == name).expect(name);
+        let alone = &json_lines(&tantalum(&["hash", "--json", "--vpdq-seconds", "0", name], dir.path()))[0];
+        assert_eq!(record, alone, "{name}");
+        assert!(
+            record["vpdq"].as_array().is_some_and(|frames| !frames.is_empty()),
+            "{name}"
+        );
+    }
+
     let without_ffmpeg = Command::new(env!("CARGO_BIN_EXE_tantalum"))
         .args(["hash", "--json", "clip.mp4"])
         .current_dir(dir.path())

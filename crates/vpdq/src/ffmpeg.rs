@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::{mp4, yuv, Feature, VpdqError};
 
 mod batch;
-pub use batch::hash_videos;
+pub use batch::{hash_videos, MAX_VIDEOS_PER_RUN};
 
 /// How to hash a video.
 #[derive(Debug, Clone, Copy)]

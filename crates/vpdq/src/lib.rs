@@ -27,7 +27,7 @@ pub mod testing;
 mod text;
 mod yuv;
 
-pub use ffmpeg::{ffmpeg_available, hash_video, hash_videos, probe, HashOptions, VideoInfo};
+pub use ffmpeg::{ffmpeg_available, hash_video, hash_videos, probe, HashOptions, VideoInfo, MAX_VIDEOS_PER_RUN};
 pub use matching::{match_videos, MatchThresholds, VideoIndex, VideoMatch};
 /// Public for the tests that check it against ffprobe.
 #[doc(hidden)]

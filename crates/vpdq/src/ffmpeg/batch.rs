@@ -27,15 +27,18 @@
 //! Anything out of the ordinary, and every video of the batch is hashed
 //! again on its own by [`hash_video`], so that each result, error or not,
 //! is the one [`hash_video`] gives: a child that fails to start or exits
-//! with an error, any error in its log, a format converted only by swscale,
-//! a video without frames, or the deadline. The batch has one deadline,
+//! with an error, any error in its log, a video without frames, or the
+//! deadline. A video whose header names a format only swscale converts
+//! (which comes as ffmpeg starts) is taken out alone, and the rest tried
+//! again. The batch has one deadline,
 //! the time limit of one video, so a hang costs at most that once more.
 
 use super::*;
 
-/// Videos one child decodes at most. The start-up saved is (n − 1)/n of a
-/// run's, so more would gain little and hold more decoders in memory.
-const MAX_BATCH: usize = 8;
+/// Videos one ffmpeg run decodes at most ([`hash_videos`] takes any number).
+/// The start-up saved is (n − 1)/n of a run's, so more would gain little
+/// and hold more decoders in memory.
+pub const MAX_VIDEOS_PER_RUN: usize = 8;
 
 /// Seconds between the inputs' time origins: longer than any video.
 const INPUT_SPACING_SECONDS: u64 = 1_000_000;
@@ -76,7 +79,7 @@ pub fn hash_videos<P: AsRef<Path>>(paths: &[P], options: &HashOptions) -> Vec<Vi
                 ))
             })
             .collect();
-        for batch in batchable.chunks(MAX_BATCH) {
+        for batch in batchable.chunks(MAX_VIDEOS_PER_RUN) {
             let mut batch: Vec<&(usize, Video<'_>)> = batch.iter().collect();
             // Each turn either hashes the batch, leaves it all to
             // `hash_video`, or takes out the videos whose format only
