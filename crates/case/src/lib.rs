@@ -22,7 +22,10 @@ use std::path::Path;
 
 pub use archive::ArchiveLimits;
 pub use interrupt::{install_interrupt_handler, interrupted};
-pub use scan::{files_video_hashes, scan, video_hashes, Progress, ScanOptions, ScanSummary, StageTimes, VideoSource};
+pub use scan::{
+    files_video_hashes, scan, split_for_threads, video_hashes, Progress, ScanOptions, ScanSummary, StageTimes,
+    VideoSource,
+};
 pub use store::{CaseStore, FileRecord, FileStatus, MatchRecord, Output, Run, Source, DB_FILE};
 
 /// What can go wrong with a case.

@@ -164,6 +164,9 @@ struct Ctx<'a> {
     tmp_dir: PathBuf,
     ffmpeg: bool,
     workers: Mutex<Vec<Worker>>,
+    /// Videos of files waiting for their vPDQ until there are enough to
+    /// share ffmpeg runs ([`files_video_hashes`]).
+    waiting_videos: Mutex<Vec<WaitingVideo>>,
     tx: mpsc::SyncSender<(i64, FileRecord)>,
     stop: AtomicBool,
     /// Why matching could not be done, once it could not: the scan stops
@@ -171,6 +174,23 @@ struct Ctx<'a> {
     failure: &'a Mutex<Option<String>>,
     clock: &'a Clock,
     progress: &'a dyn Progress,
+}
+
+/// A file's video between its analysis and its vPDQ: the record so far,
+/// the query with its digests, and the matches those found.
+struct WaitingVideo {
+    source: i64,
+    path: PathBuf,
+    record: FileRecord,
+    query: Query,
+    digest_hits: Vec<MatchRecord>,
+}
+
+/// What [`SourceSink::analyse`] leaves to do for a file's video: its query
+/// and the matches of its digests.
+struct VideoWait {
+    query: Query,
+    digest_hits: Vec<MatchRecord>,
 }
 
 /// One source's part of the work.
@@ -285,6 +305,7 @@ pub fn scan(
         tmp_dir,
         ffmpeg: vpdq::ffmpeg_available(),
         workers: Mutex::new(Vec::new()),
+        waiting_videos: Mutex::new(Vec::new()),
         tx,
         stop: AtomicBool::new(false),
         failure: &failure,
@@ -302,6 +323,13 @@ pub fn scan(
             let handle = SourceSink { ctx: &ctx, source };
             handle.entry(entry);
         });
+        let waiting = std::mem::take(&mut *ctx.waiting_videos.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(source) = sources.first() {
+            split_for_threads(waiting, vpdq::MAX_VIDEOS_PER_RUN)
+                .into_par_iter()
+                // Each record goes under its own source, whichever the sink's.
+                .for_each(|videos| SourceSink { ctx: &ctx, source }.finish_videos(videos));
+        }
         let Ctx { tx, .. } = ctx;
         drop(tx);
         writer.join().expect("case writer thread panicked")
@@ -494,6 +522,18 @@ pub fn files_video_hashes(
         .collect()
 }
 
+/// `items` in up to `most` at a time, in as many parts as there are
+/// threads where there are few.
+pub fn split_for_threads<T>(items: Vec<T>, most: usize) -> Vec<Vec<T>> {
+    let per_part = items.len().div_ceil(rayon::current_num_threads()).clamp(1, most.max(1));
+    let mut parts = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        parts.push(items.by_ref().take(per_part).collect());
+    }
+    parts
+}
+
 /// A vPDQ error as reports give it: `vpdq unavailable: …` or `vpdq: …`.
 fn vpdq_error_text(e: vpdq::VpdqError) -> String {
     let text = e.to_string();
@@ -506,11 +546,16 @@ fn vpdq_error_text(e: vpdq::VpdqError) -> String {
 
 impl<'c, 'a> SourceSink<'c, 'a> {
     fn send(&self, record: FileRecord) {
+        self.send_as(self.source.id, record)
+    }
+
+    /// Sends a record of source `source`.
+    fn send_as(&self, source: i64, record: FileRecord) {
         if self.failed() {
             // Its matches may be missing: leave it for the rerun rather than record it unmatched.
             return;
         }
-        if self.ctx.tx.send((self.source.id, record)).is_err() {
+        if self.ctx.tx.send((source, record)).is_err() {
             // The writer stopped on an error it will report; stop the rest.
             self.ctx.stop.store(true, Ordering::Relaxed);
         }
@@ -602,12 +647,21 @@ impl<'c, 'a> SourceSink<'c, 'a> {
         };
         let extension = extension_of(&rel);
         let format = loaded.format;
-        self.analyse(
+        let wait = self.analyse(
             &mut record,
             &loaded,
             extension.as_deref(),
             Some(VideoSource::File(path)),
         );
+        if let Some(VideoWait { query, digest_hits }) = wait {
+            return self.wait_for_vpdq(WaitingVideo {
+                source: self.source.id,
+                path: path.to_path_buf(),
+                record,
+                query,
+                digest_hits,
+            });
+        }
         if record.status == FileStatus::Hashed && format.map(Format::kind) == Some(Kind::Archive) {
             let outcome = archive::expand_file(
                 path,
@@ -628,14 +682,17 @@ impl<'c, 'a> SourceSink<'c, 'a> {
         self.send(record);
     }
 
-    /// Digests, known-file check, PDQ or vPDQ, matches: everything but archive expansion.
+    /// Digests, known-file check, PDQ or vPDQ, matches: everything but archive
+    /// expansion. A file's video (not an archive member's, which must be
+    /// recorded before its archive) is left to wait for its vPDQ: what is
+    /// left to do comes back.
     fn analyse(
         &self,
         record: &mut FileRecord,
         loaded: &Loaded<'_>,
         extension: Option<&str>,
         video: Option<VideoSource<'_>>,
-    ) {
+    ) -> Option<VideoWait> {
         let ctx = self.ctx;
         record.size = loaded.size;
         record.md5 = Some(media::hex(&loaded.digests.md5));
@@ -654,7 +711,7 @@ impl<'c, 'a> SourceSink<'c, 'a> {
         if digest_hits.iter().any(|h| h.known_file) {
             record.status = FileStatus::Known;
             record.matches = digest_hits;
-            return;
+            return None;
         }
         match kind {
             Kind::Image => {
@@ -692,6 +749,7 @@ impl<'c, 'a> SourceSink<'c, 'a> {
                 }
             }
             Kind::Video => match video {
+                Some(VideoSource::File(_)) if ctx.ffmpeg => return Some(VideoWait { query, digest_hits }),
                 Some(source) => self.video(record, &mut query, source, extension),
                 None => {
                     record.status = FileStatus::Error;
@@ -712,6 +770,47 @@ impl<'c, 'a> SourceSink<'c, 'a> {
         } else {
             record.matches = digest_hits;
         }
+        None
+    }
+
+    /// Puts a file's video with those waiting for vPDQ, and hashes them
+    /// when there are enough for a shared ffmpeg run.
+    fn wait_for_vpdq(&self, video: WaitingVideo) {
+        let full = {
+            let mut waiting = self.ctx.waiting_videos.lock().unwrap_or_else(|e| e.into_inner());
+            waiting.push(video);
+            (waiting.len() >= vpdq::MAX_VIDEOS_PER_RUN).then(|| std::mem::take(&mut *waiting))
+        };
+        if let Some(videos) = full {
+            self.finish_videos(videos);
+        }
+    }
+
+    /// vPDQ and matches for waiting videos, and their records sent. When
+    /// the scan is stopping they are left for the rerun, unrecorded.
+    fn finish_videos(&self, videos: Vec<WaitingVideo>) {
+        if self.stopping() {
+            return;
+        }
+        let ctx = self.ctx;
+        let paths: Vec<&Path> = videos.iter().map(|v| v.path.as_path()).collect();
+        let hashed = Clock::time(&ctx.clock.video, || files_video_hashes(&paths, &ctx.tmp_dir, &ctx.vpdq));
+        for (video, result) in videos.into_iter().zip(hashed) {
+            let WaitingVideo {
+                source,
+                mut record,
+                mut query,
+                digest_hits,
+                ..
+            } = video;
+            record_vpdq(&mut record, &mut query, result);
+            record.matches = if query.vpdq.is_some() {
+                self.lookup(&query)
+            } else {
+                digest_hits
+            };
+            self.send_as(source, record);
+        }
     }
 
     fn video(&self, record: &mut FileRecord, query: &mut Query, source: VideoSource<'_>, extension: Option<&str>) {
@@ -724,18 +823,7 @@ impl<'c, 'a> SourceSink<'c, 'a> {
         let hashed = Clock::time(&ctx.clock.video, || {
             video_hashes(source, extension, &ctx.tmp_dir, &ctx.vpdq)
         });
-        match hashed {
-            Ok((info, features)) => {
-                record.width = Some(info.width);
-                record.height = Some(info.height);
-                record.vpdq = Some(vpdq::write_features(&features));
-                query.vpdq = Some(features);
-            }
-            Err(e) => {
-                record.status = FileStatus::Error;
-                record.error = Some(e);
-            }
-        }
+        record_vpdq(record, query, hashed);
     }
 
     fn lookup(&self, query: &Query) -> Vec<MatchRecord> {
@@ -771,6 +859,26 @@ impl<'c, 'a> SourceSink<'c, 'a> {
                 })
             })
         })
+    }
+}
+
+/// A video's vPDQ, or why there is none, into its record and query.
+fn record_vpdq(
+    record: &mut FileRecord,
+    query: &mut Query,
+    hashed: Result<(vpdq::VideoInfo, Vec<vpdq::Feature>), String>,
+) {
+    match hashed {
+        Ok((info, features)) => {
+            record.width = Some(info.width);
+            record.height = Some(info.height);
+            record.vpdq = Some(vpdq::write_features(&features));
+            query.vpdq = Some(features);
+        }
+        Err(e) => {
+            record.status = FileStatus::Error;
+            record.error = Some(e);
+        }
     }
 }
 
@@ -867,6 +975,7 @@ impl Sink for SourceSink<'_, '_> {
             }
             Body::Bytes(bytes) => {
                 let loaded = Clock::time(&self.ctx.clock.read, || Loaded::from_bytes(bytes));
+                // A member's video (bytes) never waits: see `analyse`.
                 self.analyse(
                     &mut record,
                     &loaded,

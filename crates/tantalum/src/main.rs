@@ -219,17 +219,7 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
                     }
                 });
             let rest = std::mem::take(&mut *waiting_videos.lock().unwrap_or_else(|e| e.into_inner()));
-            let per_thread = rest.len().div_ceil(rayon::current_num_threads()).max(1);
-            let mut batches = Vec::new();
-            let mut rest = rest.into_iter().peekable();
-            while rest.peek().is_some() {
-                batches.push(
-                    rest.by_ref()
-                        .take(per_thread.min(vpdq::MAX_VIDEOS_PER_RUN))
-                        .collect::<Vec<_>>(),
-                );
-            }
-            batches
+            case::split_for_threads(rest, vpdq::MAX_VIDEOS_PER_RUN)
                 .into_par_iter()
                 .for_each(|batch| send(hash_videos(batch, &settings)));
         });

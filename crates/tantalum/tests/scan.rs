@@ -517,33 +517,76 @@ fn videos_in_folders_and_archives_match_by_vpdq() {
     std::io::Write::write_all(&mut zip, &bytes).unwrap();
     fs::write(evidence.join("backup.zip"), zip.finish().unwrap().into_inner()).unwrap();
 
-    // The bank: the video's vPDQ in the reference's text format.
+    // More videos beside it, which the scan decodes together with it: one
+    // full range, one 4:4:4 (which a shared ffmpeg run cannot take), one
+    // broken.
+    for (name, source, pix_fmt) in [
+        (
+            "Movies/VID_0002.mp4",
+            "testsrc2=size=128x96:rate=25:duration=2",
+            "yuvj420p",
+        ),
+        (
+            "Movies/VID_0003.mp4",
+            "testsrc=size=96x64:rate=10:duration=2,vflip",
+            "yuv444p",
+        ),
+    ] {
+        let made = Command::new("ffmpeg")
+            .args([
+                "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-pix_fmt", pix_fmt,
+            ])
+            .arg(evidence.join(name))
+            .status()
+            .unwrap();
+        assert!(made.success(), "{name}");
+    }
+    let mut broken = fs::read(&known).unwrap();
+    for b in broken.iter_mut().skip(200).step_by(7) {
+        *b = !*b;
+    }
+    fs::write(evidence.join("Movies/broken.mp4"), broken).unwrap();
+
+    // The bank: each video's vPDQ, hashed alone, in the reference's text format.
     let store = dir.path().join("store");
-    let out = ok(tantalum(&store, &["hash", "--json", s(&known)]));
-    let record: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let lines: Vec<String> = record["vpdq"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{},{},{},{:.3}",
-                f["frame"],
-                f["quality"],
-                f["pdq"].as_str().unwrap(),
-                f["timestamp"].as_f64().unwrap()
-            )
-        })
-        .collect();
     let hashes = dir.path().join("hashes");
     fs::create_dir(&hashes).unwrap();
-    fs::write(hashes.join("known-video.txt"), lines.join("\n") + "\n").unwrap();
+    for name in ["VID_0001", "VID_0002", "VID_0003"] {
+        let video = evidence.join(format!("Movies/{name}.mp4"));
+        let out = ok(tantalum(&store, &["hash", "--json", s(&video)]));
+        let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let lines: Vec<String> = record["vpdq"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{},{},{},{:.3}",
+                    f["frame"],
+                    f["quality"],
+                    f["pdq"].as_str().unwrap(),
+                    f["timestamp"].as_f64().unwrap()
+                )
+            })
+            .collect();
+        fs::write(hashes.join(format!("{name}.txt")), lines.join("\n") + "\n").unwrap();
+    }
     ok(tantalum(&store, &["bank", "import", "videos", s(&hashes)]));
+    let broken_alone = tantalum(&store, &["hash", "--json", s(&evidence.join("Movies/broken.mp4"))]);
+    let broken_alone: Value = serde_json::from_slice(&broken_alone.stdout).unwrap();
 
     let case = dir.path().join("case");
-    ok(tantalum(&store, &["scan", "--case", s(&case), s(&evidence)]));
+    let scanned = tantalum(&store, &["scan", "--case", s(&case), s(&evidence)]);
+    assert_eq!(scanned.status.code(), Some(1), "the broken video is an error");
     let files = files_by_path(&report(&case));
-    for path in ["Movies/VID_0001.mp4", "backup.zip!/sent/clip.mp4"] {
+    assert_eq!(files["Movies/broken.mp4"]["error"], broken_alone["error"]);
+    assert!(broken_alone["error"].is_string(), "{broken_alone}");
+    for path in [
+        "Movies/VID_0001.mp4",
+        "Movies/VID_0002.mp4",
+        "Movies/VID_0003.mp4",
+        "backup.zip!/sent/clip.mp4",
+    ] {
         let f = &files[path];
         assert_eq!(f["kind"], "video", "{path}");
         let hit = f["matches"]
