@@ -53,6 +53,21 @@ const REFUSED_IN_SAMPLE_ENTRY: [&FourCc; 19] = [
 /// sets it, as a reduced `(num, den)`, or `None` where the file is not
 /// plainly such a file.
 pub fn mp4_frame_rate(path: &Path) -> Option<(u32, u32)> {
+    mp4_video(path).map(|video| video.rate)
+}
+
+/// The first video stream of an MP4 or QuickTime file, as far as the boxes
+/// say.
+pub(crate) struct Mp4Video {
+    /// As [`mp4_frame_rate`] gives it.
+    pub rate: (u32, u32),
+    /// Frames × width × height, as the sample count and the sample entry
+    /// state them (a file may state them falsely), where they do.
+    pub pixels: Option<u64>,
+}
+
+/// [`mp4_frame_rate`], with the stream's size in pixels.
+pub(crate) fn mp4_video(path: &Path) -> Option<Mp4Video> {
     // A plain read-only open: ffmpeg opens the same path next, without
     // O_NOATIME, which is why a scan hands vPDQ a copy and never evidence.
     let mut file = File::open(path).ok()?;
@@ -64,7 +79,10 @@ pub fn mp4_frame_rate(path: &Path) -> Option<(u32, u32)> {
     }
     let mut walk = Walk::default();
     match walk.children(&moov, b"moov", 1) {
-        Ok(()) | Err(Halt::Done) => walk.rate,
+        Ok(()) | Err(Halt::Done) => walk.rate.map(|rate| Mp4Video {
+            rate,
+            pixels: walk.pixels,
+        }),
         Err(Halt::Unsure) => None,
     }
 }
@@ -175,6 +193,8 @@ struct Track {
     /// Sample count and summed duration of the track's one `stts`.
     stts: Option<(u64, u128)>,
     stsd_seen: bool,
+    /// Width and height from a visual sample entry.
+    size: Option<(u16, u16)>,
 }
 
 #[derive(Default)]
@@ -183,6 +203,8 @@ struct Walk {
     track: Option<Track>,
     /// The first video stream's rate, once its track has been read.
     rate: Option<(u32, u32)>,
+    /// Its frames × width × height, where its boxes say.
+    pixels: Option<u64>,
     /// Whether the chosen track has been read (its rate may still be `None`).
     chosen: bool,
 }
@@ -254,6 +276,10 @@ impl Walk {
             Kind::Video => {
                 self.chosen = true;
                 self.rate = track_rate(&track);
+                self.pixels = track
+                    .stts
+                    .zip(track.size)
+                    .map(|((frames, _), (w, h))| frames.saturating_mul(u64::from(w) * u64::from(h)));
                 if self.rate.is_none() {
                     // FFmpeg would estimate the rate by decoding.
                     return Err(Halt::Unsure);
@@ -369,7 +395,15 @@ impl Walk {
             // An esds object type or a wave box can make a video stream's
             // codec MP2/MP3, which FFmpeg then forces to audio.
             Kind::Video if has(&[b"esds", b"wave"]) => Err(Halt::Unsure),
-            Kind::Video | Kind::Audio => Ok(()),
+            Kind::Video => {
+                // A visual sample entry: after its 8-byte header, 24 bytes
+                // of reserved and predefined fields, then width and height.
+                track.size = entry
+                    .get(32..36)
+                    .map(|b| (u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]])));
+                Ok(())
+            }
+            Kind::Audio => Ok(()),
             _ => {
                 track.kind = Kind::Unknown;
                 Ok(())
@@ -506,6 +540,33 @@ mod tests {
 
     fn rate(boxes: &[&[u8]]) -> Option<(u32, u32)> {
         rate_of(&boxes.concat())
+    }
+
+    #[test]
+    fn the_pixels_are_frames_times_the_sample_entrys_size() {
+        // Reserved and predefined fields, then width and height.
+        let sized = |w: u16, h: u16| {
+            let entry = bx(
+                b"avc1",
+                &[&[0; 6], &[0, 1], &[0; 16], &w.to_be_bytes(), &h.to_be_bytes(), &[0; 50]],
+            );
+            bx(b"stsd", &[&[0; 4], &1u32.to_be_bytes(), &entry])
+        };
+        let pixels = |trak: &[u8]| {
+            let mut file = tempfile::NamedTempFile::new().unwrap();
+            file.write_all(&[ftyp(), moov(&[trak])].concat()).unwrap();
+            mp4_video(file.path()).map(|v| (v.rate, v.pixels))
+        };
+        assert_eq!(
+            pixels(&video_of(&[&sized(640, 480), &stts(&[(300, 1001)])])),
+            Some(((30000, 1001), Some(300 * 640 * 480)))
+        );
+        // A sample entry too short to hold a size.
+        let short = bx(b"stsd", &[&[0; 4], &1u32.to_be_bytes(), &bx(b"avc1", &[&[0; 8]])]);
+        assert_eq!(
+            pixels(&video_of(&[&short, &stts(&[(300, 1001)])])),
+            Some(((30000, 1001), None))
+        );
     }
 
     #[test]

@@ -30,8 +30,9 @@
 //! with an error, any error in its log, a video without frames, or the
 //! deadline. A video whose header names a format only swscale converts
 //! (which comes as ffmpeg starts) is taken out alone, and the rest tried
-//! again. The batch has one deadline,
-//! the time limit of one video, so a hang costs at most that once more.
+//! again. Only short videos are batched (see [`MAX_BATCHED_PIXELS`]), and
+//! the batch has the time limit of one video, so a hang costs at most that
+//! once more.
 
 use super::*;
 
@@ -39,6 +40,12 @@ use super::*;
 /// The start-up saved is (n − 1)/n of a run's, so more would gain little
 /// and hold more decoders in memory.
 pub const MAX_VIDEOS_PER_RUN: usize = 8;
+
+/// Videos larger than this (frames × width × height, as their boxes say:
+/// a minute of 1080p at 30 fps, several seconds of decoding) are hashed on
+/// their own. At that size the start-up is about 1 % of the work, and a
+/// batch of them decodes well within one video's time limit.
+const MAX_BATCHED_PIXELS: u64 = 1920 * 1080 * 30 * 60;
 
 /// Seconds between the inputs' time origins: longer than any video.
 const INPUT_SPACING_SECONDS: u64 = 1_000_000;
@@ -67,7 +74,13 @@ pub fn hash_videos<P: AsRef<Path>>(paths: &[P], options: &HashOptions) -> Vec<Vi
             .enumerate()
             .filter_map(|(i, path)| {
                 let path = path.as_ref();
-                let (num, den) = mp4::mp4_frame_rate(path)?;
+                let video = mp4::mp4_video(path)?;
+                // A long video gains little from sharing a start-up, and
+                // could hold the batch past its deadline.
+                if video.pixels? > MAX_BATCHED_PIXELS {
+                    return None;
+                }
+                let (num, den) = video.rate;
                 let frame_rate = num as f64 / den as f64;
                 let frame_mod = frame_mod(options.seconds_per_hash, frame_rate);
                 Some((
