@@ -2,7 +2,10 @@
 # Side-by-side vPDQ hashing benchmark: tantalum's vPDQ against Meta's C++
 # vpdq-hash-video on the 14 conformance videos, every frame at native size,
 # rounds alternating in one run, CPU time of each whole run (children
-# included: for us, the ffmpeg child that decodes).
+# included: for us, the ffmpeg children that decode). Ours runs twice: once a
+# process per video as the reference runs ("alone"), and once over all the
+# videos in one process ("together", vpdq::hash_videos: one ffmpeg for
+# several videos, as `tantalum hash` and `tantalum scan` decode them).
 #
 #   scripts/bench-vpdq-ref.sh REFERENCE_BINARY [ROUNDS] [SECONDS_PER_HASH]
 #
@@ -43,10 +46,11 @@ run_ours() {
   done
 }
 
-printf 'round\treference_cpu_s\tours_cpu_s\tratio\n'
+printf 'round\treference_cpu_s\talone_cpu_s\tratio\ttogether_cpu_s\tratio\n'
 for round in $(seq 1 "$rounds"); do
   r=$(cpu_of bash -c "$(declare -f run_reference); reference='$reference' videos='$videos' work='$work' seconds='$seconds' run_reference")
-  o=$(cpu_of bash -c "$(declare -f run_ours); ours='$ours' videos='$videos' work='$work' seconds='$seconds' run_ours")
-  printf '%s\t%.2f\t%.2f\t%.2f\n' "$round" "$r" "$o" "$(echo "$r / $o" | bc -l)"
+  a=$(cpu_of bash -c "$(declare -f run_ours); ours='$ours' videos='$videos' work='$work' seconds='$seconds' run_ours")
+  t=$(cpu_of "$ours" --videos "$seconds" "$videos"/*.mp4)
+  printf '%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n' "$round" "$r" "$a" "$(echo "$r / $a" | bc -l)" "$t" "$(echo "$r / $t" | bc -l)"
 done
 echo "frames hashed per run: $frames; frames per CPU-second = $frames / cpu_s"
