@@ -47,7 +47,9 @@ pub const MAX_VIDEOS_PER_RUN: usize = 8;
 /// batch of them decodes well within one video's time limit.
 const MAX_BATCHED_PIXELS: u64 = 1920 * 1080 * 30 * 60;
 
-/// Seconds between the inputs' time origins: longer than any video.
+/// Seconds between the inputs' time origins: longer than any video batched
+/// in practice. Were one longer, the decoders would take turns for a while,
+/// which changes the cost but no frame.
 const INPUT_SPACING_SECONDS: u64 = 1_000_000;
 
 /// The first file descriptor the outputs have in the child.
@@ -107,8 +109,11 @@ pub fn hash_videos<P: AsRef<Path>>(paths: &[P], options: &HashOptions) -> Vec<Vi
                         break;
                     }
                     Batch::Unconverted(outputs) => {
-                        let mut k = 0..;
-                        batch.retain(|_| !outputs.contains(&k.next().unwrap_or_default()));
+                        let mut position = 0;
+                        batch.retain(|_| {
+                            position += 1;
+                            !outputs.contains(&(position - 1))
+                        });
                     }
                     Batch::Failed => break,
                 }
