@@ -23,8 +23,8 @@ use std::path::Path;
 pub use archive::ArchiveLimits;
 pub use interrupt::{install_interrupt_handler, interrupted};
 pub use scan::{
-    files_video_hashes, scan, split_for_threads, video_hashes, Progress, ScanOptions, ScanSummary, StageTimes,
-    VideoSource,
+    files_video_hashes, scan, split_for_threads, video_hashes, video_may_wait, Progress, ScanOptions, ScanSummary,
+    StageTimes, VideoSource,
 };
 pub use store::{CaseStore, FileRecord, FileStatus, MatchRecord, Output, Run, Source, DB_FILE};
 

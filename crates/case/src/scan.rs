@@ -522,6 +522,20 @@ pub fn files_video_hashes(
         .collect()
 }
 
+/// Files up to this size may wait for vPDQ (see [`video_may_wait`]), so
+/// that the private copies of a group take at most eight times this.
+const MAX_WAITING_VIDEO_BYTES: u64 = 32 << 20;
+
+/// Whether a file's video is worth holding back to share an ffmpeg run with
+/// others ([`files_video_hashes`]): an MP4, QuickTime or 3GPP file small
+/// enough to be a short clip, to be hashed at its own size. `vpdq::hash_videos`
+/// runs any other alone, so it is hashed at once rather than wait for nothing.
+pub fn video_may_wait(format: Option<Format>, size: u64, options: &vpdq::HashOptions) -> bool {
+    options.size == 0
+        && size <= MAX_WAITING_VIDEO_BYTES
+        && matches!(format, Some(Format::Mp4 | Format::QuickTime | Format::ThreeGp))
+}
+
 /// `items` in up to `most` at a time, in as many parts as there are
 /// threads where there are few.
 pub fn split_for_threads<T>(items: Vec<T>, most: usize) -> Vec<Vec<T>> {
@@ -749,7 +763,9 @@ impl<'c, 'a> SourceSink<'c, 'a> {
                 }
             }
             Kind::Video => match video {
-                Some(VideoSource::File(_)) if ctx.ffmpeg => return Some(VideoWait { query, digest_hits }),
+                Some(VideoSource::File(_)) if ctx.ffmpeg && video_may_wait(loaded.format, loaded.size, &ctx.vpdq) => {
+                    return Some(VideoWait { query, digest_hits })
+                }
                 Some(source) => self.video(record, &mut query, source, extension),
                 None => {
                     record.status = FileStatus::Error;
@@ -787,7 +803,9 @@ impl<'c, 'a> SourceSink<'c, 'a> {
     }
 
     /// vPDQ and matches for waiting videos, and their records sent. When
-    /// the scan is stopping they are left for the rerun, unrecorded.
+    /// the scan is stopping they are left for the rerun, unrecorded; a group
+    /// already being hashed is finished first (short clips, see
+    /// [`video_may_wait`]).
     fn finish_videos(&self, videos: Vec<WaitingVideo>) {
         if self.stopping() {
             return;
@@ -1015,7 +1033,24 @@ impl Sink for SourceSink<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use super::extension_of;
+    use super::{extension_of, video_may_wait, Format, MAX_WAITING_VIDEO_BYTES};
+
+    #[test]
+    fn only_short_mp4_family_clips_at_their_own_size_wait() {
+        let native = vpdq::HashOptions::default();
+        for format in [Format::Mp4, Format::QuickTime, Format::ThreeGp] {
+            assert!(video_may_wait(Some(format), 5 << 20, &native), "{format:?}");
+            assert!(!video_may_wait(Some(format), MAX_WAITING_VIDEO_BYTES + 1, &native));
+        }
+        for other in [Some(Format::Matroska), Some(Format::Avi), Some(Format::WebM), None] {
+            assert!(!video_may_wait(other, 5 << 20, &native), "{other:?}");
+        }
+        let square = vpdq::HashOptions {
+            size: 128,
+            ..Default::default()
+        };
+        assert!(!video_may_wait(Some(Format::Mp4), 5 << 20, &square));
+    }
 
     #[test]
     fn extensions_of_members_and_files() {

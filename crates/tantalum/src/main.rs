@@ -261,24 +261,29 @@ fn hash_videos(videos: Vec<WaitingVideo<'_>>, settings: &HashSettings) -> Vec<(u
         .into_iter()
         .zip(hashed)
         .map(|((i, mut record, _), result)| {
-            match result {
-                Ok((info, features)) => {
-                    record.width = Some(info.width);
-                    record.height = Some(info.height);
-                    record.vpdq = Some(features);
-                }
-                Err(e) => {
-                    record.error = Some(e);
-                    record.status = Status::Failed;
-                }
-            }
+            add_vpdq(&mut record, result);
             (i, record)
         })
         .collect()
 }
 
-/// A file's record, and the file where it is a video still to get vPDQ
-/// (see [`hash_videos`]).
+/// A video's vPDQ, or why there is none, into its record.
+fn add_vpdq(record: &mut HashRecord, hashed: Result<(vpdq::VideoInfo, Vec<vpdq::Feature>), String>) {
+    match hashed {
+        Ok((info, features)) => {
+            record.width = Some(info.width);
+            record.height = Some(info.height);
+            record.vpdq = Some(features);
+        }
+        Err(e) => {
+            record.error = Some(e);
+            record.status = Status::Failed;
+        }
+    }
+}
+
+/// A file's record, and the file where it is a video left to wait for its
+/// vPDQ with others (see [`hash_videos`] and `case::video_may_wait`).
 fn hash_entry<'e>(
     entry: &'e Entry,
     settings: &HashSettings,
@@ -294,8 +299,17 @@ fn hash_entry<'e>(
             match analysed {
                 Ok(analysis) => {
                     let is_video = analysis.kind == media::Kind::Video && analysis.error.is_none();
-                    let record = HashRecord::from_analysis(display, analysis, settings.dihedral);
-                    (record, is_video.then_some(path.as_path()))
+                    let may_wait = case::video_may_wait(analysis.format, analysis.size, &settings.vpdq);
+                    let mut record = HashRecord::from_analysis(display, analysis, settings.dihedral);
+                    if is_video && may_wait {
+                        return (record, Some(path.as_path()));
+                    }
+                    if is_video {
+                        let scratch = std::env::temp_dir();
+                        let source = case::VideoSource::File(path);
+                        add_vpdq(&mut record, case::video_hashes(source, None, &scratch, &settings.vpdq));
+                    }
+                    (record, None)
                 }
                 Err(_) => {
                     *hasher = pdq::Hasher::new();

@@ -69,8 +69,9 @@ fn hash_all(dir: &Path, names: &[String], size: u32) -> Vec<(String, Vec<vpdq::F
     })
 }
 
-/// Hashed together (`hash_videos`: shared ffmpeg runs, here two of seven
-/// videos, one on each core), every frame is still exactly the reference's.
+/// Hashed together (`hash_videos`: shared ffmpeg runs, here two runs of
+/// seven videos each, one on each core), every frame is still exactly the
+/// reference's.
 #[test]
 fn videos_hashed_together_match_the_reference() {
     let Some(dir) = setup() else { return };

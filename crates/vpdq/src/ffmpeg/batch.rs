@@ -52,10 +52,6 @@ const MAX_BATCHED_PIXELS: u64 = 1920 * 1080 * 30 * 60;
 /// which changes the cost but no frame.
 const INPUT_SPACING_SECONDS: u64 = 1_000_000;
 
-/// The first file descriptor the outputs have in the child.
-#[cfg(unix)]
-const FIRST_OUTPUT_FD: i32 = 3;
-
 /// What hashing one video gives.
 type VideoResult = Result<(VideoInfo, Vec<Feature>), VpdqError>;
 
@@ -158,24 +154,16 @@ fn hash_batch(videos: &[&Video<'_>], options: &HashOptions) -> Batch {
     };
     let mut ours = Vec::with_capacity(videos.len());
     let mut theirs = Vec::with_capacity(videos.len());
-    let past_outputs = FIRST_OUTPUT_FD + videos.len() as i32;
     for _ in videos {
         let Ok((our_end, their_end)) = socket_pair() else {
-            return Batch::Failed;
-        };
-        // Above the numbers the outputs take in the child, so that no
-        // channel is overwritten there before it is moved.
-        let Some(their_end) = duplicate_at_or_above(&their_end, past_outputs) else {
             return Batch::Failed;
         };
         ours.push(our_end);
         theirs.push(their_end);
     }
-    let moves: Vec<(i32, i32)> = theirs
-        .iter()
-        .enumerate()
-        .map(|(k, end)| (end.as_raw_fd(), FIRST_OUTPUT_FD + k as i32))
-        .collect();
+    // The child keeps the channels' ends at the numbers they have here,
+    // which nothing else can hold in it.
+    let inherited: Vec<i32> = theirs.iter().map(|end| end.as_raw_fd()).collect();
 
     let mut command = ffmpeg_command();
     for (k, video) in videos.iter().enumerate() {
@@ -186,19 +174,21 @@ fn hash_batch(videos: &[&Video<'_>], options: &HashOptions) -> Batch {
         add_video_output(&mut command, k, &select_filter(video.sampling.frame_mod));
         command
             .args(["-color_range", "unknown", "-strict", "-1", "-f", "yuv4mpegpipe"])
-            .arg(format!("pipe:{}", FIRST_OUTPUT_FD + k as i32));
+            .arg(format!("pipe:{}", inherited[k]));
     }
     command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // SAFETY: between fork and exec the child only calls dup2, which is
-    // async-signal-safe, over a vector it reads and does not allocate. The
-    // copies dup2 makes do not close on exec, the originals do.
+    // SAFETY: between fork and exec the child only calls fcntl, which is
+    // async-signal-safe, over a vector it reads and does not allocate. It
+    // clears close-on-exec on the channels' ends in the child alone: in this
+    // process they stay close-on-exec, so no child another thread starts
+    // gets them.
     unsafe {
         command.pre_exec(move || {
-            for &(from, to) in &moves {
-                if libc::dup2(from, to) < 0 {
+            for &fd in &inherited {
+                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
             }
@@ -273,18 +263,6 @@ fn hash_batch(videos: &[&Video<'_>], options: &HashOptions) -> Batch {
 #[cfg(not(unix))]
 fn hash_batch(_videos: &[&Video<'_>], _options: &HashOptions) -> Batch {
     Batch::Failed
-}
-
-/// A copy of `fd` numbered `lowest` or more, closed on exec.
-#[cfg(unix)]
-fn duplicate_at_or_above(fd: &std::os::fd::OwnedFd, lowest: i32) -> Option<std::os::fd::OwnedFd> {
-    use std::os::fd::{AsRawFd, FromRawFd};
-    // SAFETY: fcntl on a descriptor we own; a new descriptor it returns is
-    // ours alone.
-    unsafe {
-        let copy = libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, lowest);
-        (copy >= 0).then(|| std::os::fd::OwnedFd::from_raw_fd(copy))
-    }
 }
 
 /// Hashes one output's frames. It fails cut short or without a frame.
