@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
@@ -190,7 +191,11 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
     // Videos wait here for vPDQ until there are enough to share ffmpeg
     // runs (`vpdq::hash_videos`), whose start-up costs as much CPU as
     // decoding a short clip.
-    let waiting_videos: Mutex<Vec<WaitingVideo<'_>>> = Mutex::new(Vec::new());
+    let waiting_videos = Mutex::new(Waiting {
+        videos: Vec::new(),
+        since: 0,
+    });
+    let entries_done = AtomicUsize::new(0);
     let summary = std::thread::scope(|scope| -> Result<Summary> {
         let writer = scope.spawn(|| write_in_order(rx, &mut printer, &progress));
         // The writer only stops early on a closed stdout; then there is nothing left to do.
@@ -204,21 +209,31 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
                 .par_iter()
                 .enumerate()
                 .for_each_init(pdq::Hasher::new, |hasher, (i, entry)| {
-                    match hash_entry(entry, &settings, hasher) {
-                        (record, None) => send(vec![(i, record)]),
-                        (record, Some(path)) => {
-                            let batch = {
-                                let mut waiting = waiting_videos.lock().unwrap_or_else(|e| e.into_inner());
-                                waiting.push((i, record, path));
-                                (waiting.len() >= vpdq::MAX_VIDEOS_PER_RUN).then(|| std::mem::take(&mut *waiting))
-                            };
-                            if let Some(batch) = batch {
-                                send(hash_videos(batch, &settings));
+                    let (record, waits) = hash_entry(entry, &settings, hasher);
+                    let done = entries_done.fetch_add(1, Ordering::Relaxed) + 1;
+                    let mut waiting = waiting_videos.lock().unwrap_or_else(|e| e.into_inner());
+                    let ready = match waits {
+                        Some(path) => {
+                            if waiting.videos.is_empty() {
+                                waiting.since = done;
                             }
+                            waiting.videos.push((i, record, path));
+                            None
                         }
+                        None => Some((i, record)),
+                    };
+                    // Output goes in order, so a video waiting long would
+                    // hold back every record after it.
+                    let stale = !waiting.videos.is_empty() && done > waiting.since + MAX_ENTRIES_WAITED;
+                    let group = (waiting.videos.len() >= vpdq::MAX_VIDEOS_PER_RUN || stale)
+                        .then(|| std::mem::take(&mut waiting.videos));
+                    drop(waiting);
+                    send(ready.into_iter().collect());
+                    if let Some(group) = group {
+                        send(hash_videos(group, &settings));
                     }
                 });
-            let rest = std::mem::take(&mut *waiting_videos.lock().unwrap_or_else(|e| e.into_inner()));
+            let rest = std::mem::take(&mut waiting_videos.lock().unwrap_or_else(|e| e.into_inner()).videos);
             case::split_for_threads(rest, vpdq::MAX_VIDEOS_PER_RUN)
                 .into_par_iter()
                 .for_each(|batch| send(hash_videos(batch, &settings)));
@@ -246,6 +261,17 @@ fn run_hash(args: HashArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Entries done while a video waits for its vPDQ before the waiting ones
+/// are hashed: records after it are held back for the output meanwhile.
+const MAX_ENTRIES_WAITED: usize = 1024;
+
+/// Videos waiting for their vPDQ.
+struct Waiting<'a> {
+    videos: Vec<WaitingVideo<'a>>,
+    /// Entries done when the first of them came.
+    since: usize,
 }
 
 /// A video's record, waiting for its vPDQ: its place in the output, the
