@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+
 fn samples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../samples/images")
 }
@@ -508,23 +510,9 @@ fn videos_match_by_vpdq() {
     // The known video's vPDQ, written in the reference's format, becomes a bank entry.
     let out = tantalum(&["hash", "--json", "known.mp4"], dir.path());
     let record = &json_lines(&out)[0];
-    let lines: Vec<String> = record["vpdq"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{},{},{},{:.3}",
-                f["frame"],
-                f["quality"],
-                f["pdq"].as_str().unwrap(),
-                f["timestamp"].as_f64().unwrap()
-            )
-        })
-        .collect();
     let hashes = dir.path().join("hashes");
     fs::create_dir(&hashes).unwrap();
-    fs::write(hashes.join("known.txt"), lines.join("\n") + "\n").unwrap();
+    fs::write(hashes.join("known.txt"), common::vpdq_reference_text(record)).unwrap();
     let store = dir.path().join("store");
     let out = tantalum_in(
         &store,

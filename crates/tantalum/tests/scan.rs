@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+
 fn tantalum(store: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tantalum"))
         .arg("--store")
@@ -555,21 +557,7 @@ fn videos_in_folders_and_archives_match_by_vpdq() {
         let video = evidence.join(format!("Movies/{name}.mp4"));
         let out = ok(tantalum(&store, &["hash", "--json", s(&video)]));
         let record: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let lines: Vec<String> = record["vpdq"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                format!(
-                    "{},{},{},{:.3}",
-                    f["frame"],
-                    f["quality"],
-                    f["pdq"].as_str().unwrap(),
-                    f["timestamp"].as_f64().unwrap()
-                )
-            })
-            .collect();
-        fs::write(hashes.join(format!("{name}.txt")), lines.join("\n") + "\n").unwrap();
+        fs::write(hashes.join(format!("{name}.txt")), common::vpdq_reference_text(&record)).unwrap();
     }
     ok(tantalum(&store, &["bank", "import", "videos", s(&hashes)]));
     let broken_alone = tantalum(&store, &["hash", "--json", s(&evidence.join("Movies/broken.mp4"))]);

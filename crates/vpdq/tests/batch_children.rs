@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ffmpeg_or_skip, put_first_on_path, real_program, script, test_pattern};
+use common::{ffmpeg_or_skip, log_runs_of_ffmpeg, test_pattern};
 
 /// One second of ffmpeg's test pattern: one frame hashed.
 const PATTERN: &str = "size=64x48:rate=10:duration=1";
@@ -18,8 +18,6 @@ fn videos_hashed_together_share_one_ffmpeg() {
     if !ffmpeg_or_skip() {
         return;
     }
-    let ffmpeg = real_program("ffmpeg").expect("ffmpeg on PATH");
-    let ffprobe = real_program("ffprobe").expect("ffprobe on PATH");
     let dir = tempfile::tempdir().unwrap();
     let first = test_pattern(dir.path(), "first.mp4", PATTERN, &["-pix_fmt", "yuv420p"]);
     let deep = test_pattern(dir.path(), "deep.mp4", PATTERN, &["-pix_fmt", "yuv444p"]);
@@ -36,14 +34,7 @@ fn videos_hashed_together_share_one_ffmpeg() {
         .map(|v| vpdq::hash_video(v, &vpdq::HashOptions::default()).unwrap())
         .collect();
 
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let runs = dir.path().join("runs.log");
-    for (name, path) in [("ffmpeg", &ffmpeg), ("ffprobe", &ffprobe)] {
-        let log_run = format!("echo {name} >> '{}'", runs.display());
-        script(&bin, name, &format!("#!/bin/sh\n{log_run}\nexec '{path}' \"$@\"\n"));
-    }
-    put_first_on_path(&bin);
+    let runs = log_runs_of_ffmpeg(dir.path());
     let together = vpdq::hash_videos(&videos, &vpdq::HashOptions::default());
     let log = std::fs::read_to_string(&runs).unwrap_or_default();
     assert_eq!(

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{ffmpeg_or_skip, put_first_on_path, real_program, script, test_pattern};
+use common::{ffmpeg_or_skip, log_runs_of_ffmpeg, test_pattern};
 
 /// One second of ffmpeg's test pattern: one frame hashed.
 const PATTERN: &str = "size=64x48:rate=10:duration=1";
@@ -17,22 +17,13 @@ fn each_kind_of_video_runs_the_children_it_needs_and_no_more() {
     if !ffmpeg_or_skip() {
         return;
     }
-    let ffmpeg = real_program("ffmpeg").expect("ffmpeg on PATH");
-    let ffprobe = real_program("ffprobe").expect("ffprobe on PATH");
     let dir = tempfile::tempdir().unwrap();
     let plain = test_pattern(dir.path(), "plain.mp4", PATTERN, &["-pix_fmt", "yuv420p"]);
     let deep = test_pattern(dir.path(), "deep.mp4", PATTERN, &["-pix_fmt", "yuv444p"]);
     let rgb = test_pattern(dir.path(), "rgb.mov", PATTERN, &["-c:v", "png", "-pix_fmt", "rgb24"]);
     let matroska = test_pattern(dir.path(), "plain.mkv", PATTERN, &["-pix_fmt", "yuv420p"]);
 
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let runs = dir.path().join("runs.log");
-    for (name, path) in [("ffmpeg", &ffmpeg), ("ffprobe", &ffprobe)] {
-        let log_run = format!("echo {name} >> '{}'", runs.display());
-        script(&bin, name, &format!("#!/bin/sh\n{log_run}\nexec '{path}' \"$@\"\n"));
-    }
-    put_first_on_path(&bin);
+    let runs = log_runs_of_ffmpeg(dir.path());
 
     for (video, expected) in [
         // The frame rate from the boxes, the format from ffmpeg's log.

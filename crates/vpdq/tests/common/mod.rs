@@ -66,3 +66,20 @@ pub fn put_first_on_path(dir: &Path) {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::set_var("PATH", format!("{}:{}", dir.display(), path.to_string_lossy()));
 }
+
+/// Puts ffmpeg and ffprobe stand-ins first on PATH that log each run (the
+/// program's name, a line each) to the file returned, then run the real
+/// program. Only for a test binary of its own: PATH is the whole process's.
+pub fn log_runs_of_ffmpeg(dir: &Path) -> PathBuf {
+    let ffmpeg = real_program("ffmpeg").expect("ffmpeg on PATH");
+    let ffprobe = real_program("ffprobe").expect("ffprobe on PATH");
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let runs = dir.join("runs.log");
+    for (name, path) in [("ffmpeg", &ffmpeg), ("ffprobe", &ffprobe)] {
+        let log_run = format!("echo {name} >> '{}'", runs.display());
+        script(&bin, name, &format!("#!/bin/sh\n{log_run}\nexec '{path}' \"$@\"\n"));
+    }
+    put_first_on_path(&bin);
+    runs
+}
