@@ -136,7 +136,7 @@ enum Batch {
 }
 
 /// What became of one output.
-enum Output {
+enum OutputResult {
     Hashed(VideoInfo, Vec<Feature>),
     Unconverted,
     Failed,
@@ -221,7 +221,7 @@ fn hash_batch(videos: &[&Video<'_>], options: &HashOptions) -> Batch {
                 let child = &child;
                 scope.spawn(move || {
                     let output = hash_output(&mut channel, video.sampling);
-                    if !matches!(output, Output::Hashed(..)) {
+                    if !matches!(output, OutputResult::Hashed(..)) {
                         // The batch is lost: no need to decode the rest.
                         if let Ok(mut c) = child.lock() {
                             let _ = c.kill();
@@ -231,9 +231,9 @@ fn hash_batch(videos: &[&Video<'_>], options: &HashOptions) -> Batch {
                 })
             })
             .collect();
-        let outputs: Vec<Output> = readers
+        let outputs: Vec<OutputResult> = readers
             .into_iter()
-            .map(|r| r.join().unwrap_or(Output::Failed))
+            .map(|r| r.join().unwrap_or(OutputResult::Failed))
             .collect();
         (outputs, log.join().ok())
     });
@@ -241,7 +241,7 @@ fn hash_batch(videos: &[&Video<'_>], options: &HashOptions) -> Batch {
     let _ = done.send(());
     let timed_out = watchdog.join().unwrap_or(true);
     let unconverted: Vec<usize> = (0..outputs.len())
-        .filter(|&k| matches!(outputs[k], Output::Unconverted))
+        .filter(|&k| matches!(outputs[k], OutputResult::Unconverted))
         .collect();
     if !unconverted.is_empty() {
         return Batch::Unconverted(unconverted);
@@ -250,7 +250,7 @@ fn hash_batch(videos: &[&Video<'_>], options: &HashOptions) -> Batch {
     let hashed: Option<Vec<_>> = outputs
         .into_iter()
         .map(|output| match output {
-            Output::Hashed(info, features) => Some((info, features)),
+            OutputResult::Hashed(info, features) => Some((info, features)),
             _ => None,
         })
         .collect();
@@ -267,17 +267,17 @@ fn hash_batch(_videos: &[&Video<'_>], _options: &HashOptions) -> Batch {
 
 /// Hashes one output's frames. It fails cut short or without a frame.
 #[cfg(unix)]
-fn hash_output(channel: &mut FrameReader, sampling: Sampling) -> Output {
+fn hash_output(channel: &mut FrameReader, sampling: Sampling) -> OutputResult {
     let header = read_line(channel);
     if !header.starts_with(b"YUV4MPEG2 ") {
         // No stream at all: the child failed, or was stopped.
-        return Output::Failed;
+        return OutputResult::Failed;
     }
     let Some((width, height, pix_fmt)) = y4m_format(&header) else {
-        return Output::Unconverted;
+        return OutputResult::Unconverted;
     };
     let Some(coefficients) = yuv::coefficients(pix_fmt, width, height) else {
-        return Output::Unconverted;
+        return OutputResult::Unconverted;
     };
     let info = VideoInfo {
         width,
@@ -285,8 +285,8 @@ fn hash_output(channel: &mut FrameReader, sampling: Sampling) -> Output {
         frame_rate: sampling.frame_rate,
     };
     match hash_frames(channel, true, Frames::Yuv420(coefficients), &info, sampling) {
-        Ok((features, None)) if !features.is_empty() => Output::Hashed(info, features),
-        _ => Output::Failed,
+        Ok((features, None)) if !features.is_empty() => OutputResult::Hashed(info, features),
+        _ => OutputResult::Failed,
     }
 }
 
