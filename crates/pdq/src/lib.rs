@@ -609,28 +609,45 @@ unsafe fn column_slides_avx2(
             let (o0, o1, o2, o3) = (step(0), step(1), step(2), step(3));
             let (o4, o5, o6, o7) = (step(4), step(5), step(6), step(7));
             _mm256_storeu_ps(sums.as_mut_ptr().add(g * GROUP), s);
-            // The 8×8 block transposed in registers: output row k of column
-            // x + j goes to lane `lane + k` of the strip's position x + j.
-            let (t0, t1) = (_mm256_unpacklo_ps(o0, o1), _mm256_unpackhi_ps(o0, o1));
-            let (t2, t3) = (_mm256_unpacklo_ps(o2, o3), _mm256_unpackhi_ps(o2, o3));
-            let (t4, t5) = (_mm256_unpacklo_ps(o4, o5), _mm256_unpackhi_ps(o4, o5));
-            let (t6, t7) = (_mm256_unpacklo_ps(o6, o7), _mm256_unpackhi_ps(o6, o7));
-            let (u0, u1) = (_mm256_shuffle_ps::<0x44>(t0, t2), _mm256_shuffle_ps::<0xEE>(t0, t2));
-            let (u2, u3) = (_mm256_shuffle_ps::<0x44>(t1, t3), _mm256_shuffle_ps::<0xEE>(t1, t3));
-            let (u4, u5) = (_mm256_shuffle_ps::<0x44>(t4, t6), _mm256_shuffle_ps::<0xEE>(t4, t6));
-            let (u6, u7) = (_mm256_shuffle_ps::<0x44>(t5, t7), _mm256_shuffle_ps::<0xEE>(t5, t7));
-            let at = |j: usize| dst.add((g * GROUP + j) * STRIP + lane);
-            _mm256_storeu_ps(at(0), _mm256_permute2f128_ps::<0x20>(u0, u4));
-            _mm256_storeu_ps(at(1), _mm256_permute2f128_ps::<0x20>(u1, u5));
-            _mm256_storeu_ps(at(2), _mm256_permute2f128_ps::<0x20>(u2, u6));
-            _mm256_storeu_ps(at(3), _mm256_permute2f128_ps::<0x20>(u3, u7));
-            _mm256_storeu_ps(at(4), _mm256_permute2f128_ps::<0x31>(u0, u4));
-            _mm256_storeu_ps(at(5), _mm256_permute2f128_ps::<0x31>(u1, u5));
-            _mm256_storeu_ps(at(6), _mm256_permute2f128_ps::<0x31>(u2, u6));
-            _mm256_storeu_ps(at(7), _mm256_permute2f128_ps::<0x31>(u3, u7));
+            // Output row k of column x + j goes to lane `lane + k` of the
+            // strip's position x + j.
+            for (j, column) in transpose_8x8_registers([o0, o1, o2, o3, o4, o5, o6, o7])
+                .into_iter()
+                .enumerate()
+            {
+                _mm256_storeu_ps(dst.add((g * GROUP + j) * STRIP + lane), column);
+            }
         }
     }
     groups * GROUP
+}
+
+/// `out[j]` lane `k` = `rows[k]` lane `j`: an 8×8 block transposed in
+/// registers (24 shuffles, no memory).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+#[inline]
+fn transpose_8x8_registers(rows: [core::arch::x86_64::__m256; 8]) -> [core::arch::x86_64::__m256; 8] {
+    use core::arch::x86_64::*;
+    let [o0, o1, o2, o3, o4, o5, o6, o7] = rows;
+    let (t0, t1) = (_mm256_unpacklo_ps(o0, o1), _mm256_unpackhi_ps(o0, o1));
+    let (t2, t3) = (_mm256_unpacklo_ps(o2, o3), _mm256_unpackhi_ps(o2, o3));
+    let (t4, t5) = (_mm256_unpacklo_ps(o4, o5), _mm256_unpackhi_ps(o4, o5));
+    let (t6, t7) = (_mm256_unpacklo_ps(o6, o7), _mm256_unpackhi_ps(o6, o7));
+    let (u0, u1) = (_mm256_shuffle_ps::<0x44>(t0, t2), _mm256_shuffle_ps::<0xEE>(t0, t2));
+    let (u2, u3) = (_mm256_shuffle_ps::<0x44>(t1, t3), _mm256_shuffle_ps::<0xEE>(t1, t3));
+    let (u4, u5) = (_mm256_shuffle_ps::<0x44>(t4, t6), _mm256_shuffle_ps::<0xEE>(t4, t6));
+    let (u6, u7) = (_mm256_shuffle_ps::<0x44>(t5, t7), _mm256_shuffle_ps::<0xEE>(t5, t7));
+    [
+        _mm256_permute2f128_ps::<0x20>(u0, u4),
+        _mm256_permute2f128_ps::<0x20>(u1, u5),
+        _mm256_permute2f128_ps::<0x20>(u2, u6),
+        _mm256_permute2f128_ps::<0x20>(u3, u7),
+        _mm256_permute2f128_ps::<0x31>(u0, u4),
+        _mm256_permute2f128_ps::<0x31>(u1, u5),
+        _mm256_permute2f128_ps::<0x31>(u2, u6),
+        _mm256_permute2f128_ps::<0x31>(u3, u7),
+    ]
 }
 
 /// Output rows the column stream makes together: one 8×8 block per eight
@@ -1211,7 +1228,7 @@ fn box_strip_to_tiles(strip: &[f32], tiles: &mut [f32], lanes: usize, len: usize
         // SAFETY: the CPU has AVX2, the only requirement of this function.
         return unsafe { box_lanes_avx2(strip, output, len, window) };
     }
-    box_lanes_portable(strip, output, len, window)
+    box_lanes_portable::<false>(strip, output, len, window)
 }
 
 /// Where a column filter's output rows go.
@@ -1220,6 +1237,11 @@ trait RowSink {
     fn row(&mut self, oi: usize) -> &mut [f32];
     /// Row `oi` is written.
     fn done(&mut self, oi: usize);
+    /// Where rows `oi..oi + GROUP` may be written at once as a tile (see
+    /// [`ToTiles`]), with the lanes that are rows; `None` if not as tiles.
+    fn whole_tile(&mut self, _oi: usize) -> Option<(&mut [f32], usize)> {
+        None
+    }
 }
 
 /// Output rows into a row-major plane.
@@ -1271,6 +1293,14 @@ impl RowSink for ToTiles<'_> {
         }
         transpose_scalar(&self.block, STRIP, positions, GROUP, tile, 0, self.lanes)
     }
+
+    #[inline(always)]
+    fn whole_tile(&mut self, oi: usize) -> Option<(&mut [f32], usize)> {
+        if !oi.is_multiple_of(GROUP) || oi + GROUP > self.len {
+            return None;
+        }
+        Some((&mut self.tiles[oi / GROUP * TILE..][..TILE], self.lanes))
+    }
 }
 
 /// The same loops compiled for 8-lane vectors. Adds, subtractions and
@@ -1294,7 +1324,7 @@ unsafe fn box_columns_avx2(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn box_lanes_avx2(input: &[f32], output: impl RowSink, height: usize, window: usize) {
-    box_lanes_portable(input, output, height, window)
+    box_lanes_portable::<true>(input, output, height, window)
 }
 
 /// [`box_columns_portable`] over a transposed strip, [`STRIP`] lanes wide:
@@ -1304,7 +1334,7 @@ unsafe fn box_lanes_avx2(input: &[f32], output: impl RowSink, height: usize, win
 /// and that store-to-load latency bound the pass (`--bench frames`:
 /// 480×720 frames 6 % faster, 1280×720 12 %).
 #[inline(always)]
-fn box_lanes_portable(input: &[f32], mut output: impl RowSink, height: usize, window: usize) {
+fn box_lanes_portable<const AVX2: bool>(input: &[f32], mut output: impl RowSink, height: usize, window: usize) {
     const W: usize = STRIP;
     let p = BoxPhases::new(height, window);
     let mut sums = [0f32; W];
@@ -1334,7 +1364,20 @@ fn box_lanes_portable(input: &[f32], mut output: impl RowSink, height: usize, wi
         oi += 1;
     }
     let c = count as f32;
-    for _ in 0..p.slide {
+    let mut left = p.slide;
+    while left > 0 {
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 && left >= GROUP {
+            if let Some((tile, lanes)) = output.whole_tile(oi) {
+                // SAFETY: AVX2, the promise of `AVX2`; the rows are checked within.
+                unsafe { lane_slides_avx2(input, li, ri, c, &mut sums, tile, lanes) };
+                li += GROUP;
+                ri += GROUP;
+                oi += GROUP;
+                left -= GROUP;
+                continue;
+            }
+        }
         let (add, sub) = (row(ri), row(li));
         for k in 0..W {
             sums[k] += add[k];
@@ -1346,6 +1389,7 @@ fn box_lanes_portable(input: &[f32], mut output: impl RowSink, height: usize, wi
         li += 1;
         ri += 1;
         oi += 1;
+        left -= 1;
     }
     for _ in 0..p.shrink {
         count -= 1;
@@ -1359,6 +1403,51 @@ fn box_lanes_portable(input: &[f32], mut output: impl RowSink, height: usize, wi
         output.done(oi);
         li += 1;
         oi += 1;
+    }
+}
+
+/// Eight sliding steps of the strip row pass, positions `ri - li` apart:
+/// each lane's sum adds its value at `ri + k`, subtracts the one at
+/// `li + k` and is divided by `count`, as `box_lanes_portable` does; the
+/// eight outputs of each lane, transposed in registers, are written to its
+/// row of the tile (the first `lanes` lanes only).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn lane_slides_avx2(
+    input: &[f32],
+    li: usize,
+    ri: usize,
+    count: f32,
+    sums: &mut [f32; STRIP],
+    tile: &mut [f32],
+    lanes: usize,
+) {
+    use core::arch::x86_64::*;
+    assert!(li < ri && input.len() >= (ri + GROUP) * STRIP && tile.len() >= TILE && lanes <= STRIP);
+    let c = _mm256_set1_ps(count);
+    let (src, dst) = (input.as_ptr(), tile.as_mut_ptr());
+    for v in 0..STRIP / GROUP {
+        // SAFETY: positions up to ri + 7 and lanes below STRIP lie inside
+        // `input`, and lanes' rows inside the tile (asserted above).
+        unsafe {
+            let mut s = _mm256_loadu_ps(sums.as_ptr().add(v * GROUP));
+            let mut step = |k: usize| {
+                s = _mm256_add_ps(s, _mm256_loadu_ps(src.add((ri + k) * STRIP + v * GROUP)));
+                s = _mm256_sub_ps(s, _mm256_loadu_ps(src.add((li + k) * STRIP + v * GROUP)));
+                _mm256_div_ps(s, c)
+            };
+            let (o0, o1, o2, o3) = (step(0), step(1), step(2), step(3));
+            let (o4, o5, o6, o7) = (step(4), step(5), step(6), step(7));
+            _mm256_storeu_ps(sums.as_mut_ptr().add(v * GROUP), s);
+            for (j, lane) in transpose_8x8_registers([o0, o1, o2, o3, o4, o5, o6, o7])
+                .into_iter()
+                .enumerate()
+            {
+                if v * GROUP + j < lanes {
+                    _mm256_storeu_ps(dst.add((v * GROUP + j) * GROUP), lane);
+                }
+            }
+        }
     }
 }
 
@@ -1698,7 +1787,7 @@ mod tests {
             let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
             let (mut lanes, mut columns) = (vec![0f32; len * STRIP], vec![0f32; len * STRIP]);
             let plane = |output| Plane { output, width: STRIP };
-            box_lanes_portable(&strip, plane(&mut lanes), len, window);
+            box_lanes_portable::<false>(&strip, plane(&mut lanes), len, window);
             box_columns_portable(&strip, plane(&mut columns), STRIP, len, window, &mut Vec::new());
             assert!(same(&lanes, &columns), "whole strip, {len} long, window {window}");
             let at: [usize; 64] = std::array::from_fn(|j| decimation_index(j, len));
