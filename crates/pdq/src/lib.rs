@@ -436,21 +436,25 @@ impl<'a> ColumnStream<'a> {
     /// take before calling again; `None` when it needs more input or is done.
     fn run(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if vector_filters() {
             // SAFETY: the CPU has AVX2, the only requirement of this function.
             return unsafe { self.run_avx2(input, strip) };
         }
         self.run_portable::<false>(input, strip)
     }
 
-    /// The same loops compiled for 8-lane vectors (identical results, as for
-    /// [`box_columns_avx2`]).
+    /// The loops compiled for 8-lane vectors, their sliding steps eight at
+    /// a time by [`column_slides_avx2`] (identical results: the same
+    /// operations on each value in the same order).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn run_avx2(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
         self.run_portable::<true>(input, strip)
     }
 
+    /// `AVX2` must be true only where the CPU has AVX2 (only `run_avx2`
+    /// passes it): it sends full groups of sliding steps to
+    /// [`column_slides_avx2`].
     #[inline(always)]
     fn run_portable<const AVX2: bool>(&mut self, input: RingRows<'_>, strip: &mut [f32]) -> Option<(usize, usize)> {
         let RingRows {
@@ -517,7 +521,8 @@ impl<'a> ColumnStream<'a> {
             let mut x = 0;
             #[cfg(target_arch = "x86_64")]
             if AVX2 && rows == GROUP && self.step >= grown && self.step + GROUP <= slid {
-                // SAFETY: AVX2, the promise of `AVX2`; sizes checked within.
+                debug_assert!(std::arch::is_x86_feature_detected!("avx2"));
+                // SAFETY: AVX2, as `AVX2` promises; sizes checked within.
                 x = unsafe { column_slides_avx2(&adds, &subs, counts[0], self.sums, strip, lane, width) };
             }
             while x + GROUP <= width {
@@ -609,8 +614,8 @@ unsafe fn column_slides_avx2(
             let (o0, o1, o2, o3) = (step(0), step(1), step(2), step(3));
             let (o4, o5, o6, o7) = (step(4), step(5), step(6), step(7));
             _mm256_storeu_ps(sums.as_mut_ptr().add(g * GROUP), s);
-            // Output row k of column x + j goes to lane `lane + k` of the
-            // strip's position x + j.
+            // Output row k of column g * GROUP + j goes to lane `lane + k`
+            // of the strip's position g * GROUP + j.
             for (j, column) in transpose_8x8_registers([o0, o1, o2, o3, o4, o5, o6, o7])
                 .into_iter()
                 .enumerate()
@@ -648,6 +653,18 @@ fn transpose_8x8_registers(rows: [core::arch::x86_64::__m256; 8]) -> [core::arch
         _mm256_permute2f128_ps::<0x31>(u2, u6),
         _mm256_permute2f128_ps::<0x31>(u3, u7),
     ]
+}
+
+/// Whether the filters take their AVX2 forms: on CPUs with AVX2, unless a
+/// test has asked this thread for the portable forms, which CPUs without
+/// it run and which would otherwise go untested on machines that have it.
+#[cfg(target_arch = "x86_64")]
+fn vector_filters() -> bool {
+    #[cfg(test)]
+    if tests::PORTABLE_FILTERS.get() {
+        return false;
+    }
+    std::arch::is_x86_feature_detected!("avx2")
 }
 
 /// Output rows the column stream makes together: one 8×8 block per eight
@@ -1021,9 +1038,9 @@ unsafe fn transpose_avx(
 /// --bench frames`), since that one must divide inside its update loop.
 fn box_strip_at(strip: &[f32], out: &mut [f32], len: usize, window: usize, columns: &[usize; 64], sums: &mut Vec<f32>) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if vector_filters() {
         // SAFETY: the CPU has AVX2, the only requirement of this function.
-        return unsafe { box_strip_at_avx2(strip, out, len, window, columns, sums) };
+        return unsafe { box_strip_at_avx2(strip, out, len, window, columns) };
     }
     box_strip_at_portable(strip, out, len, window, columns, sums)
 }
@@ -1036,21 +1053,20 @@ fn box_strip_at(strip: &[f32], out: &mut [f32], len: usize, window: usize, colum
 /// vPDQ's hashing, 5 % now).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn box_strip_at_avx2(
-    strip: &[f32],
-    out: &mut [f32],
-    len: usize,
-    window: usize,
-    columns: &[usize; 64],
-    _sums: &mut Vec<f32>,
-) {
+unsafe fn box_strip_at_avx2(strip: &[f32], out: &mut [f32], len: usize, window: usize, columns: &[usize; 64]) {
     use core::arch::x86_64::*;
+    // The phases keep every position read below `len` only for such
+    // windows (a wider one would wrap `len - window` around).
+    assert!(
+        window >= 1 && window <= len,
+        "a window of {window} over {len} positions"
+    );
     assert!(strip.len() >= len * STRIP && out.len() >= 64 * STRIP);
-    assert!(columns.iter().all(|&c| c < len));
     let p = BoxPhases::new(len, window);
     let base = strip.as_ptr();
     let dst = out.as_mut_ptr();
-    // SAFETY (all loads): rows below `len` lie inside `strip` (asserted).
+    // SAFETY (all loads): the phases read only positions below `len`
+    // (the window is asserted within 1..=len), which lie inside `strip`.
     let ld = |i: usize, k: usize| unsafe { _mm256_loadu_ps(base.add(i * STRIP + 8 * k)) };
     let (mut s0, mut s1, mut s2, mut s3) = (
         _mm256_setzero_ps(),
@@ -1110,6 +1126,9 @@ unsafe fn box_strip_at_avx2(
 /// Stores the quotients of `s` at every position from `next` on that
 /// `columns` names as `oi`; returns the next position. Kept out of line so
 /// that its divisions are not hoisted into the loop that calls it.
+///
+/// # Safety
+/// AVX2, and `dst` valid for writes of 64 positions of [`STRIP`] values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline(never)]
@@ -1202,7 +1221,7 @@ fn box_strip_at_portable(
 fn box_columns(input: &[f32], output: &mut [f32], width: usize, height: usize, window: usize, sums: &mut Vec<f32>) {
     let output = Plane { output, width };
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if vector_filters() {
         // SAFETY: the CPU has AVX2, the only requirement of this function.
         return unsafe { box_columns_avx2(input, output, width, height, window, sums) };
     }
@@ -1224,7 +1243,7 @@ fn box_strip_to_tiles(strip: &[f32], tiles: &mut [f32], lanes: usize, len: usize
         len,
     };
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if vector_filters() {
         // SAFETY: the CPU has AVX2, the only requirement of this function.
         return unsafe { box_lanes_avx2(strip, output, len, window) };
     }
@@ -1263,8 +1282,9 @@ impl RowSink for Plane<'_> {
 /// Output rows of a transposed strip (positions of [`STRIP`] lanes) into
 /// tiles of the rows they are the lanes of: eight positions at a time,
 /// value `(lane, position)` at `position / GROUP * TILE + lane * GROUP +
-/// position % GROUP`. Each tile is assembled in a block that stays in L1,
-/// then written whole.
+/// position % GROUP`. Where eight sliding steps fill a tile, the AVX2 form
+/// writes it whole from registers ([`RowSink::whole_tile`]); other tiles
+/// are assembled in a block that stays in L1, then written whole.
 struct ToTiles<'a> {
     block: [f32; TILE],
     tiles: &'a mut [f32],
@@ -1319,8 +1339,9 @@ unsafe fn box_columns_avx2(
     box_columns_portable(input, output, width, height, window, sums)
 }
 
-/// [`box_lanes_portable`] compiled for 8-lane vectors (identical results,
-/// as for [`box_columns_avx2`]).
+/// [`box_lanes_portable`] compiled for 8-lane vectors, whole tiles of
+/// sliding steps by [`lane_slides_avx2`] (identical results: the same
+/// operations on each value in the same order).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn box_lanes_avx2(input: &[f32], output: impl RowSink, height: usize, window: usize) {
@@ -1333,6 +1354,10 @@ unsafe fn box_lanes_avx2(input: &[f32], output: impl RowSink, height: usize, win
 /// buffer the output might alias, so every step stored and reloaded them,
 /// and that store-to-load latency bound the pass (`--bench frames`:
 /// 480×720 frames 6 % faster, 1280×720 12 %).
+///
+/// `AVX2` must be true only where the CPU has AVX2 (only `box_lanes_avx2`
+/// passes it): it sends eight sliding steps at a time to
+/// [`lane_slides_avx2`] wherever the sink takes them as a whole tile.
 #[inline(always)]
 fn box_lanes_portable<const AVX2: bool>(input: &[f32], mut output: impl RowSink, height: usize, window: usize) {
     const W: usize = STRIP;
@@ -1369,7 +1394,8 @@ fn box_lanes_portable<const AVX2: bool>(input: &[f32], mut output: impl RowSink,
         #[cfg(target_arch = "x86_64")]
         if AVX2 && left >= GROUP {
             if let Some((tile, lanes)) = output.whole_tile(oi) {
-                // SAFETY: AVX2, the promise of `AVX2`; the rows are checked within.
+                debug_assert!(std::arch::is_x86_feature_detected!("avx2"));
+                // SAFETY: AVX2, as `AVX2` promises; the rows are checked within.
                 unsafe { lane_slides_avx2(input, li, ri, c, &mut sums, tile, lanes) };
                 li += GROUP;
                 ri += GROUP;
@@ -1620,6 +1646,11 @@ fn torben_median(m: &[f32]) -> f32 {
 mod tests {
     use super::*;
 
+    thread_local! {
+        /// Set by a test to run this thread's filters in their portable forms.
+        pub(super) static PORTABLE_FILTERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
     #[test]
     fn median_is_lower_median() {
         let v: Vec<f32> = (0..256).map(|i| ((i * 7919) % 256) as f32).collect();
@@ -1727,6 +1758,8 @@ mod tests {
             (333, 77),
             (480, 720),
             (1280, 97),
+            (1920, 97),
+            (2048, 40),
             (100, 4200),
             (7, 9000),
         ] {
@@ -1777,9 +1810,32 @@ mod tests {
     }
 
     #[test]
+    fn portable_filters_stream_as_the_reference_filters_pass_by_pass() {
+        // The tests above run the AVX2 forms wherever the CPU has AVX2;
+        // these are the forms other CPUs run.
+        PORTABLE_FILTERS.set(true);
+        let mut hasher = Hasher::new();
+        for (w, h) in [(5, 5), (17, 70), (37, 19), (40, 33), (480, 97), (1920, 40), (100, 4200)] {
+            let luma: Vec<f32> = (0..w * h)
+                .map(|i| ((i * 2_654_435_761usize) >> 7) as f32 % 255.0 + ((i % w) as f32) * 0.01)
+                .collect();
+            let expected = blur_pass_by_pass(&luma, w, h);
+            let got = hasher.blur_and_decimate(Source::Plane(&luma), w, h);
+            assert!(
+                got.as_flattened()
+                    .iter()
+                    .zip(expected.as_flattened())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{w}x{h}"
+            );
+        }
+        PORTABLE_FILTERS.set(false);
+    }
+
+    #[test]
     fn strip_kernels_equal_their_portable_forms() {
-        // The vector kernels run wherever the CPU has AVX2, so the tests
-        // above check them; this checks the forms other CPUs run.
+        // The row pass over a strip in its two portable forms, and the
+        // 64-position pass dispatched against its portable form.
         for (len, window) in [(37, 3), (480, 4), (1280, 10), (9, 9), (64, 1)] {
             let strip: Vec<f32> = (0..len * STRIP)
                 .map(|i| ((i * 2_654_435_761usize) >> 9) as f32 % 255.0 * 0.37)
