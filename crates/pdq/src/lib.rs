@@ -601,30 +601,56 @@ unsafe fn column_slides_avx2(
     assert!(lane + GROUP <= STRIP && strip.len() >= (groups * GROUP - 1) * STRIP + lane + GROUP);
     let c = _mm256_set1_ps(count);
     let dst = strip.as_mut_ptr();
-    for g in 0..groups {
+    for (g, sum) in sums[..groups * GROUP].chunks_exact_mut(GROUP).enumerate() {
         let off = g * TILE;
-        // SAFETY: inside every row, `sums` and `strip` (asserted above).
+        // SAFETY: eight values at `off` inside every row, and the strip's
+        // positions of these columns (asserted above).
         unsafe {
-            let mut s = _mm256_loadu_ps(sums.as_ptr().add(g * GROUP));
-            let mut step = |k: usize| {
-                s = _mm256_add_ps(s, _mm256_loadu_ps(adds[k].as_ptr().add(off)));
-                s = _mm256_sub_ps(s, _mm256_loadu_ps(subs[k].as_ptr().add(off)));
-                _mm256_div_ps(s, c)
-            };
-            let (o0, o1, o2, o3) = (step(0), step(1), step(2), step(3));
-            let (o4, o5, o6, o7) = (step(4), step(5), step(6), step(7));
-            _mm256_storeu_ps(sums.as_mut_ptr().add(g * GROUP), s);
+            let columns = slide_eight(
+                sum.try_into().expect("8 sums"),
+                |k| adds[k].as_ptr().add(off),
+                |k| subs[k].as_ptr().add(off),
+                c,
+            );
             // Output row k of column g * GROUP + j goes to lane `lane + k`
             // of the strip's position g * GROUP + j.
-            for (j, column) in transpose_8x8_registers([o0, o1, o2, o3, o4, o5, o6, o7])
-                .into_iter()
-                .enumerate()
-            {
+            for (j, column) in columns.into_iter().enumerate() {
                 _mm256_storeu_ps(dst.add((g * GROUP + j) * STRIP + lane), column);
             }
         }
     }
     groups * GROUP
+}
+
+/// Eight sliding steps of eight sums, each adding the eight values at
+/// `add(k)`, subtracting those at `sub(k)` and dividing by `count`; the
+/// eight quotients of each sum come back together, transposed (`[j]` lane
+/// `k`: sum `j` after step `k`).
+///
+/// # Safety
+/// AVX2, and eight readable values at every `add(k)` and `sub(k)`, k < 8.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn slide_eight(
+    sum: &mut [f32; GROUP],
+    add: impl Fn(usize) -> *const f32,
+    sub: impl Fn(usize) -> *const f32,
+    count: core::arch::x86_64::__m256,
+) -> [core::arch::x86_64::__m256; GROUP] {
+    use core::arch::x86_64::*;
+    // SAFETY: the caller's promise.
+    unsafe {
+        let mut s = _mm256_loadu_ps(sum.as_ptr());
+        let mut step = |k: usize| {
+            s = _mm256_add_ps(s, _mm256_loadu_ps(add(k)));
+            s = _mm256_sub_ps(s, _mm256_loadu_ps(sub(k)));
+            _mm256_div_ps(s, count)
+        };
+        let out = [step(0), step(1), step(2), step(3), step(4), step(5), step(6), step(7)];
+        _mm256_storeu_ps(sum.as_mut_ptr(), s);
+        transpose_8x8_registers(out)
+    }
 }
 
 /// `out[j]` lane `k` = `rows[k]` lane `j`: an 8×8 block transposed in
@@ -1068,12 +1094,10 @@ unsafe fn box_strip_at_avx2(strip: &[f32], out: &mut [f32], len: usize, window: 
     // SAFETY (all loads): the phases read only positions below `len`
     // (the window is asserted within 1..=len), which lie inside `strip`.
     let ld = |i: usize, k: usize| unsafe { _mm256_loadu_ps(base.add(i * STRIP + 8 * k)) };
-    let (mut s0, mut s1, mut s2, mut s3) = (
-        _mm256_setzero_ps(),
-        _mm256_setzero_ps(),
-        _mm256_setzero_ps(),
-        _mm256_setzero_ps(),
-    );
+    // The strip's 32 sums, four vectors kept in registers from step to step.
+    let add = |s: [__m256; 4], i: usize| -> [__m256; 4] { std::array::from_fn(|k| _mm256_add_ps(s[k], ld(i, k))) };
+    let sub = |s: [__m256; 4], i: usize| -> [__m256; 4] { std::array::from_fn(|k| _mm256_sub_ps(s[k], ld(i, k))) };
+    let mut s = [_mm256_setzero_ps(); 4];
     let mut next = 0usize;
     let mut store = |s: [__m256; 4], oi: usize, count: usize| {
         if next < 64 && columns[next] == oi {
@@ -1084,40 +1108,28 @@ unsafe fn box_strip_at_avx2(strip: &[f32], out: &mut [f32], len: usize, window: 
     let (mut li, mut ri, mut oi) = (0usize, 0usize, 0usize);
     let mut count = 0usize;
     for _ in 0..p.grow_silent {
-        s0 = _mm256_add_ps(s0, ld(ri, 0));
-        s1 = _mm256_add_ps(s1, ld(ri, 1));
-        s2 = _mm256_add_ps(s2, ld(ri, 2));
-        s3 = _mm256_add_ps(s3, ld(ri, 3));
+        s = add(s, ri);
         count += 1;
         ri += 1;
     }
     for _ in 0..p.grow {
         count += 1;
-        s0 = _mm256_add_ps(s0, ld(ri, 0));
-        s1 = _mm256_add_ps(s1, ld(ri, 1));
-        s2 = _mm256_add_ps(s2, ld(ri, 2));
-        s3 = _mm256_add_ps(s3, ld(ri, 3));
-        store([s0, s1, s2, s3], oi, count);
+        s = add(s, ri);
+        store(s, oi, count);
         ri += 1;
         oi += 1;
     }
     for _ in 0..p.slide {
-        s0 = _mm256_sub_ps(_mm256_add_ps(s0, ld(ri, 0)), ld(li, 0));
-        s1 = _mm256_sub_ps(_mm256_add_ps(s1, ld(ri, 1)), ld(li, 1));
-        s2 = _mm256_sub_ps(_mm256_add_ps(s2, ld(ri, 2)), ld(li, 2));
-        s3 = _mm256_sub_ps(_mm256_add_ps(s3, ld(ri, 3)), ld(li, 3));
-        store([s0, s1, s2, s3], oi, count);
+        s = sub(add(s, ri), li);
+        store(s, oi, count);
         li += 1;
         ri += 1;
         oi += 1;
     }
     for _ in 0..p.shrink {
         count -= 1;
-        s0 = _mm256_sub_ps(s0, ld(li, 0));
-        s1 = _mm256_sub_ps(s1, ld(li, 1));
-        s2 = _mm256_sub_ps(s2, ld(li, 2));
-        s3 = _mm256_sub_ps(s3, ld(li, 3));
-        store([s0, s1, s2, s3], oi, count);
+        s = sub(s, li);
+        store(s, oi, count);
         li += 1;
         oi += 1;
     }
@@ -1452,23 +1464,17 @@ unsafe fn lane_slides_avx2(
     assert!(li < ri && input.len() >= (ri + GROUP) * STRIP && tile.len() >= TILE && lanes <= STRIP);
     let c = _mm256_set1_ps(count);
     let (src, dst) = (input.as_ptr(), tile.as_mut_ptr());
-    for v in 0..STRIP / GROUP {
+    for (v, sum) in sums.chunks_exact_mut(GROUP).enumerate() {
         // SAFETY: positions up to ri + 7 and lanes below STRIP lie inside
         // `input`, and lanes' rows inside the tile (asserted above).
         unsafe {
-            let mut s = _mm256_loadu_ps(sums.as_ptr().add(v * GROUP));
-            let mut step = |k: usize| {
-                s = _mm256_add_ps(s, _mm256_loadu_ps(src.add((ri + k) * STRIP + v * GROUP)));
-                s = _mm256_sub_ps(s, _mm256_loadu_ps(src.add((li + k) * STRIP + v * GROUP)));
-                _mm256_div_ps(s, c)
-            };
-            let (o0, o1, o2, o3) = (step(0), step(1), step(2), step(3));
-            let (o4, o5, o6, o7) = (step(4), step(5), step(6), step(7));
-            _mm256_storeu_ps(sums.as_mut_ptr().add(v * GROUP), s);
-            for (j, lane) in transpose_8x8_registers([o0, o1, o2, o3, o4, o5, o6, o7])
-                .into_iter()
-                .enumerate()
-            {
+            let lanes_out = slide_eight(
+                sum.try_into().expect("8 sums"),
+                |k| src.add((ri + k) * STRIP + v * GROUP),
+                |k| src.add((li + k) * STRIP + v * GROUP),
+                c,
+            );
+            for (j, lane) in lanes_out.into_iter().enumerate() {
                 if v * GROUP + j < lanes {
                     _mm256_storeu_ps(dst.add((v * GROUP + j) * GROUP), lane);
                 }
@@ -1744,6 +1750,14 @@ mod tests {
         std::array::from_fn(|i| std::array::from_fn(|j| plane[decimation_index(i, h) * w + decimation_index(j, w)]))
     }
 
+    /// Whether two 64×64 blocks hold the same values bit for bit.
+    fn bit_equal(a: &[[f32; 64]; 64], b: &[[f32; 64]; 64]) -> bool {
+        a.as_flattened()
+            .iter()
+            .zip(b.as_flattened())
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
     #[test]
     fn streamed_passes_equal_the_reference_pass_by_pass() {
         let mut hasher = Hasher::new();
@@ -1767,12 +1781,7 @@ mod tests {
                 .map(|i| ((i * 2_654_435_761usize) >> 7) as f32 % 255.0 + ((i % w) as f32) * 0.01)
                 .collect();
             let expected = blur_pass_by_pass(&luma, w, h);
-            let same = |got: &[[f32; 64]; 64]| {
-                got.as_flattened()
-                    .iter()
-                    .zip(expected.as_flattened())
-                    .all(|(a, b)| a.to_bits() == b.to_bits())
-            };
+            let same = |got: &[[f32; 64]; 64]| bit_equal(got, &expected);
             assert!(
                 same(&hasher.blur_and_decimate(Source::Plane(&luma), w, h)),
                 "{w}x{h} from a plane"
@@ -1819,15 +1828,8 @@ mod tests {
             let luma: Vec<f32> = (0..w * h)
                 .map(|i| ((i * 2_654_435_761usize) >> 7) as f32 % 255.0 + ((i % w) as f32) * 0.01)
                 .collect();
-            let expected = blur_pass_by_pass(&luma, w, h);
             let got = hasher.blur_and_decimate(Source::Plane(&luma), w, h);
-            assert!(
-                got.as_flattened()
-                    .iter()
-                    .zip(expected.as_flattened())
-                    .all(|(a, b)| a.to_bits() == b.to_bits()),
-                "{w}x{h}"
-            );
+            assert!(bit_equal(&got, &blur_pass_by_pass(&luma, w, h)), "{w}x{h}");
         }
         PORTABLE_FILTERS.set(false);
     }
@@ -1912,15 +1914,8 @@ mod tests {
                 let luma: Vec<f32> = (0..w * h)
                     .map(|i| ((i * 2_654_435_761usize) >> 9) as f32 % 255.0)
                     .collect();
-                let expected = blur_pass_by_pass(&luma, w, h);
                 let got = hasher.blur_and_decimate(Source::Plane(&luma), w, h);
-                assert!(
-                    got.as_flattened()
-                        .iter()
-                        .zip(expected.as_flattened())
-                        .all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "{w}x{h}"
-                );
+                assert!(bit_equal(&got, &blur_pass_by_pass(&luma, w, h)), "{w}x{h}");
             }
         }
     }
