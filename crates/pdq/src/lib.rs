@@ -1075,8 +1075,8 @@ fn box_strip_at(strip: &[f32], out: &mut [f32], len: usize, window: usize, colum
 /// operations on each lane in the same order. The strip's 32 sums stay in
 /// four registers through the whole row: compiled from the portable loops
 /// they went through memory at every step, and the store-to-load latency
-/// chained the steps together (`--bench frames`: the pass took 14 % of
-/// vPDQ's hashing, 5 % now).
+/// chained the steps together (`perf record` of `--bench frames`: the pass
+/// took 10 % of vPDQ's hashing, 5 % now).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn box_strip_at_avx2(strip: &[f32], out: &mut [f32], len: usize, window: usize, columns: &[usize; 64]) {
